@@ -1,0 +1,625 @@
+//! Wheel verification, down to every RECORD hash and size, which pip, PyPI and twine do
+//! not do. The rules follow the binary distribution format spec and packaging's
+//! `parse_wheel_filename`; each finding is a [`Problem`] naming the entry.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use rayon::prelude::*;
+use zip::ZipArchive;
+
+use crate::filename::WheelFilename;
+use crate::metadata::{CoreMetadata, KNOWN_METADATA_VERSIONS, WheelInfoFile};
+use crate::name::{normalize, same_version};
+use crate::problem::Problem;
+use crate::reader::SharedFile;
+use crate::record::{self, Algorithm, RecordHasher, encode_digest};
+use crate::ziparchive::{self, CheckedZip, Member, quote_list};
+use crate::{ArchiveReport, Limits, Project, WheelTags};
+
+/// Dist-info files are small; anything bigger is refused rather than read into memory.
+const MAX_METADATA_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_RECORD_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Verifies the wheel at `path` whose file name is `file_name`.
+pub fn verify(path: &Path, file_name: &str, limits: &Limits) -> std::io::Result<ArchiveReport> {
+    let mut report = ArchiveReport::default();
+    let filename = match WheelFilename::parse(file_name) {
+        Ok(filename) => filename,
+        Err(e) => {
+            report.problems.push(
+                Problem::error("wheel-filename", e.to_string())
+                    .hint("wheel names follow `{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`; do not rename built wheels"),
+            );
+            return Ok(report);
+        }
+    };
+    report.wheel = Some(WheelTags {
+        python: filename.python.clone(),
+        abi: filename.abi.clone(),
+        platform: filename.platform.clone(),
+        build: filename.build.as_ref().map(ToString::to_string),
+    });
+    let Some(zip) = ziparchive::open_checked(path, limits, &mut report.problems)? else {
+        return Ok(report);
+    };
+    report.entries = zip.members.iter().filter(|m| !m.is_dir).count();
+    report.unpacked_size = zip.unpacked_size;
+    check_contents(&filename, zip, limits, &mut report);
+    Ok(report)
+}
+
+fn check_contents(
+    filename: &WheelFilename,
+    zip: CheckedZip,
+    limits: &Limits,
+    report: &mut ArchiveReport,
+) {
+    let CheckedZip {
+        mut archive,
+        members,
+        ..
+    } = zip;
+    let problems = &mut report.problems;
+    let by_name: BTreeMap<&str, &Member> = members.iter().map(|m| (m.name.as_str(), m)).collect();
+
+    let top_level: BTreeSet<&str> = members
+        .iter()
+        .filter_map(|m| m.name.split('/').next().filter(|_| m.name.contains('/')))
+        .collect();
+    let dist_infos: Vec<&str> = top_level
+        .iter()
+        .copied()
+        .filter(|d| d.ends_with(".dist-info"))
+        .collect();
+    let dist_info = match dist_infos.as_slice() {
+        [one] => *one,
+        [] => {
+            problems.push(Problem::error(
+                "wheel-dist-info-missing",
+                "has no `.dist-info` directory",
+            ));
+            return;
+        }
+        many => {
+            problems.push(Problem::error(
+                "wheel-dist-info-multiple",
+                format!(
+                    "has {} `.dist-info` directories: {}",
+                    many.len(),
+                    quote_list(&many.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+                ),
+            ));
+            return;
+        }
+    };
+    let stem = dist_info.trim_end_matches(".dist-info");
+    match stem.rsplit_once('-') {
+        Some((name, version))
+            if normalize(name) == filename.normalized_name()
+                && same_version(version, &filename.version_text) => {}
+        _ => problems.push(Problem::error(
+            "wheel-dist-info-name",
+            format!(
+                "has `{dist_info}`, which does not match the file name's `{}-{}`",
+                filename.name, filename.version_text
+            ),
+        )),
+    }
+    for data_dir in top_level.iter().filter(|d| d.ends_with(".data")) {
+        if data_dir.trim_end_matches(".data") != stem {
+            problems.push(Problem::error(
+                "wheel-data-dir",
+                format!("has `{data_dir}`; the only allowed `.data` directory is `{stem}.data`"),
+            ));
+        }
+    }
+
+    let mut read = |name: &str, limit: u64| -> Option<Vec<u8>> {
+        let member = by_name.get(name)?;
+        match ziparchive::read_member(&mut archive, member.index, limit) {
+            Ok(data) => Some(data),
+            Err(e) => {
+                problems.push(Problem::error(
+                    "zip-read",
+                    format!("entry `{name}` cannot be read: {e}"),
+                ));
+                None
+            }
+        }
+    };
+    let wheel_path = format!("{dist_info}/WHEEL");
+    let metadata_path = format!("{dist_info}/METADATA");
+    let record_path = format!("{dist_info}/RECORD");
+    let wheel_bytes = read(&wheel_path, MAX_METADATA_BYTES);
+    let metadata_bytes = read(&metadata_path, MAX_METADATA_BYTES);
+    let record_bytes = read(&record_path, MAX_RECORD_BYTES);
+
+    match wheel_bytes {
+        None => problems.push(Problem::error(
+            "wheel-file-missing",
+            format!("has no `{wheel_path}`"),
+        )),
+        Some(bytes) => check_wheel_file(filename, &wheel_path, &bytes, problems),
+    }
+    match metadata_bytes {
+        None => problems.push(Problem::error(
+            "metadata-missing",
+            format!("has no `{metadata_path}`"),
+        )),
+        Some(bytes) => match CoreMetadata::parse(&bytes) {
+            Err(e) => problems.push(Problem::error(
+                "metadata-invalid",
+                format!("`{metadata_path}` {e}"),
+            )),
+            Ok(metadata) => {
+                check_metadata(
+                    &metadata_path,
+                    &metadata,
+                    &filename.name,
+                    &filename.version_text,
+                    problems,
+                );
+                check_license_files(dist_info, &metadata, &by_name, problems);
+                report.project = project_of(&metadata);
+                report.metadata_version = metadata.metadata_version().map(str::to_owned);
+                report.metadata = Some(metadata);
+            }
+        },
+    }
+    let Some(record_bytes) = record_bytes else {
+        problems.push(Problem::error(
+            "record-missing",
+            format!("has no `{record_path}`"),
+        ));
+        return;
+    };
+    let entries = match record::parse(&record_bytes) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(Problem::error(
+                "record-invalid",
+                format!("`{record_path}` {e}"),
+            ));
+            return;
+        }
+    };
+    let jobs = check_record_listing(dist_info, &record_path, &entries, &by_name, problems);
+    verify_hashes(&archive, &jobs, limits, problems);
+}
+
+fn check_wheel_file(
+    filename: &WheelFilename,
+    wheel_path: &str,
+    bytes: &[u8],
+    problems: &mut Vec<Problem>,
+) {
+    let wheel = match WheelInfoFile::parse(bytes) {
+        Ok(wheel) => wheel,
+        Err(e) => {
+            problems.push(Problem::error(
+                "wheel-file-invalid",
+                format!("`{wheel_path}` {e}"),
+            ));
+            return;
+        }
+    };
+    match wheel.wheel_version() {
+        None => problems.push(Problem::error(
+            "wheel-version",
+            format!("`{wheel_path}` has no `Wheel-Version`"),
+        )),
+        Some(version) => {
+            let mut parts = version.trim().split('.');
+            match (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>)) {
+                (Some(Ok(1)), Some(Ok(0)) | None) => {}
+                (Some(Ok(1)), Some(Ok(_))) => problems.push(Problem::warning(
+                    "wheel-version",
+                    format!("`{wheel_path}` has `Wheel-Version: {version}`, newer than 1.0; installers will warn"),
+                )),
+                _ => problems.push(
+                    Problem::error(
+                        "wheel-version",
+                        format!("`{wheel_path}` has `Wheel-Version: {version}`; only major version 1 is supported"),
+                    )
+                    .hint("installers refuse wheels of another major version"),
+                ),
+            }
+        }
+    }
+    match wheel.root_is_purelib() {
+        Some("true" | "false") => {}
+        Some(other) => problems.push(Problem::error(
+            "wheel-purelib",
+            format!("`{wheel_path}` has `Root-Is-Purelib: {other}`; expected `true` or `false`"),
+        )),
+        None => problems.push(Problem::error(
+            "wheel-purelib",
+            format!("`{wheel_path}` has no `Root-Is-Purelib`"),
+        )),
+    }
+    let declared: BTreeSet<String> = wheel.tags().into_iter().map(str::to_owned).collect();
+    let expected = filename.expanded_tags();
+    if declared != expected {
+        let missing: Vec<String> = expected.difference(&declared).cloned().collect();
+        let extra: Vec<String> = declared.difference(&expected).cloned().collect();
+        let mut detail = Vec::new();
+        if !missing.is_empty() {
+            detail.push(format!("missing {}", quote_list(&missing)));
+        }
+        if !extra.is_empty() {
+            detail.push(format!("not in the file name {}", quote_list(&extra)));
+        }
+        problems.push(
+            Problem::error(
+                "wheel-tags",
+                format!(
+                    "`{wheel_path}` tags do not match the file name: {}",
+                    detail.join("; ")
+                ),
+            )
+            .hint("the file was probably renamed after the build; rebuild instead of renaming"),
+        );
+    }
+    let file_build = filename.build.as_ref().map(ToString::to_string);
+    if wheel.build().map(str::trim) != file_build.as_deref() {
+        problems.push(Problem::error(
+            "wheel-build",
+            format!(
+                "`{wheel_path}` has build tag {}, the file name {}",
+                wheel
+                    .build()
+                    .map_or_else(|| "none".to_owned(), |b| format!("`{b}`")),
+                file_build.map_or_else(|| "none".to_owned(), |b| format!("`{b}`"))
+            ),
+        ));
+    }
+}
+
+/// Checks a parsed METADATA/PKG-INFO against the name and version of its file name.
+pub(crate) fn check_metadata(
+    path: &str,
+    metadata: &CoreMetadata,
+    file_name_name: &str,
+    file_name_version: &str,
+    problems: &mut Vec<Problem>,
+) {
+    match metadata.metadata_version() {
+        None => problems.push(Problem::error(
+            "metadata-version",
+            format!("`{path}` has no `Metadata-Version`"),
+        )),
+        Some(version) if KNOWN_METADATA_VERSIONS.contains(&version) => {}
+        Some(version) => {
+            let major = version
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u32>().ok());
+            if major == Some(2) {
+                problems.push(Problem::warning(
+                    "metadata-version",
+                    format!(
+                        "`{path}` has `Metadata-Version: {version}`, newer than this tool knows"
+                    ),
+                ));
+            } else {
+                problems.push(Problem::error(
+                    "metadata-version",
+                    format!("`{path}` has unknown `Metadata-Version: {version}`"),
+                ));
+            }
+        }
+    }
+    match metadata.name() {
+        None => problems.push(Problem::error(
+            "metadata-name",
+            format!("`{path}` has no `Name`"),
+        )),
+        Some(name) if normalize(name) != normalize(file_name_name) => problems.push(
+            Problem::error(
+                "metadata-name",
+                format!("`{path}` says `Name: {name}`, but the file name says `{file_name_name}`"),
+            )
+            .hint("the archive was renamed or holds another project's metadata; rebuild it"),
+        ),
+        Some(_) => {}
+    }
+    match metadata.version() {
+        None => problems.push(Problem::error("metadata-version-field", format!("`{path}` has no `Version`"))),
+        Some(version) if !same_version(version, file_name_version) => problems.push(
+            Problem::error(
+                "metadata-version-mismatch",
+                format!("`{path}` says `Version: {version}`, but the file name says `{file_name_version}`"),
+            )
+            .hint("the archive was renamed or built from another version; rebuild it"),
+        ),
+        Some(_) => {}
+    }
+}
+
+fn check_license_files(
+    dist_info: &str,
+    metadata: &CoreMetadata,
+    by_name: &BTreeMap<&str, &Member>,
+    problems: &mut Vec<Problem>,
+) {
+    let applies = metadata
+        .metadata_version()
+        .and_then(|v| crate::name::parse_version(v).ok())
+        .is_some_and(|v| v >= crate::name::Version::new([2, 4]));
+    if !applies {
+        return;
+    }
+    for license in metadata.values("License-File") {
+        let path = format!("{dist_info}/licenses/{license}");
+        if !by_name.contains_key(path.as_str()) {
+            problems.push(Problem::error(
+                "license-file-missing",
+                format!(
+                    "METADATA lists `License-File: {license}`, but `{path}` is not in the wheel"
+                ),
+            ));
+        }
+    }
+}
+
+/// Metadata's name and version, as the manifest records them.
+pub(crate) fn project_of(metadata: &CoreMetadata) -> Option<Project> {
+    let name = metadata.name()?;
+    let version = metadata.version()?;
+    let normalized_version =
+        crate::name::parse_version(version).map_or_else(|_| version.to_owned(), |v| v.to_string());
+    Some(Project {
+        name: name.to_owned(),
+        normalized_name: normalize(name),
+        version: normalized_version,
+    })
+}
+
+/// One entry to hash.
+struct HashJob {
+    index: usize,
+    path: String,
+    algorithm: Algorithm,
+    algorithm_name: String,
+    digest: Vec<u8>,
+    size: Option<u64>,
+    declared: u64,
+}
+
+fn is_record_or_signature(dist_info: &str, path: &str) -> bool {
+    path.strip_prefix(dist_info)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|rest| matches!(rest, "RECORD" | "RECORD.jws" | "RECORD.p7s"))
+}
+
+fn check_record_listing(
+    dist_info: &str,
+    record_path: &str,
+    entries: &[record::RecordEntry],
+    by_name: &BTreeMap<&str, &Member>,
+    problems: &mut Vec<Problem>,
+) -> Vec<HashJob> {
+    let mut jobs = Vec::new();
+    let mut seen = BTreeSet::new();
+    for entry in entries {
+        if !seen.insert(entry.path.as_str()) {
+            problems.push(Problem::error(
+                "record-duplicate",
+                format!(
+                    "`{record_path}` lists `{}` twice (row {})",
+                    entry.path, entry.row
+                ),
+            ));
+            continue;
+        }
+        if let Some(reason) = crate::problem::unsafe_member_path(&entry.path) {
+            problems.push(Problem::error(
+                "path-unsafe",
+                format!(
+                    "`{record_path}` row {} path `{}` {reason}",
+                    entry.row, entry.path
+                ),
+            ));
+            continue;
+        }
+        if entry.path == record_path {
+            if entry.hash.is_some() || entry.size.is_some() {
+                problems.push(Problem::warning(
+                    "record-self-hash",
+                    format!("`{record_path}` gives a hash or size for itself; the spec says leave both empty"),
+                ));
+            }
+            continue;
+        }
+        let Some(member) = by_name.get(entry.path.as_str()).filter(|m| !m.is_dir) else {
+            if !is_record_or_signature(dist_info, &entry.path) {
+                problems.push(
+                    Problem::error(
+                        "record-missing-file",
+                        format!(
+                            "`{record_path}` lists `{}`, which is not in the wheel",
+                            entry.path
+                        ),
+                    )
+                    .hint("the wheel was modified after it was built; rebuild it"),
+                );
+            }
+            continue;
+        };
+        let Some((algorithm_name, digest)) = &entry.hash else {
+            if !is_record_or_signature(dist_info, &entry.path) {
+                problems.push(Problem::error(
+                    "record-no-hash",
+                    format!("`{record_path}` gives no hash for `{}`", entry.path),
+                ));
+            }
+            continue;
+        };
+        let algorithm = Algorithm::from_name(algorithm_name);
+        match algorithm {
+            Algorithm::Forbidden => {
+                problems.push(Problem::error(
+                    "record-weak-hash",
+                    format!(
+                        "`{record_path}` hashes `{}` with {algorithm_name}, which the spec forbids",
+                        entry.path
+                    ),
+                ));
+                continue;
+            }
+            Algorithm::Unverifiable => {
+                problems.push(Problem::warning(
+                    "record-unverified-hash",
+                    format!("`{record_path}` hashes `{}` with {algorithm_name}, which is not checked here", entry.path),
+                ));
+                continue;
+            }
+            _ => {}
+        }
+        if entry.size.is_none() {
+            problems.push(Problem::warning(
+                "record-no-size",
+                format!("`{record_path}` gives no size for `{}`", entry.path),
+            ));
+        }
+        jobs.push(HashJob {
+            index: member.index,
+            path: entry.path.clone(),
+            algorithm,
+            algorithm_name: algorithm_name.clone(),
+            digest: digest.clone(),
+            size: entry.size,
+            declared: member.size,
+        });
+    }
+    let listed: BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    let unlisted: Vec<String> = by_name
+        .values()
+        .filter(|m| {
+            !m.is_dir
+                && !listed.contains(m.name.as_str())
+                && !is_record_or_signature(dist_info, &m.name)
+        })
+        .map(|m| m.name.clone())
+        .collect();
+    if !unlisted.is_empty() {
+        problems.push(
+            Problem::error(
+                "record-unlisted",
+                format!(
+                    "has {} file(s) not listed in `{record_path}`: {}",
+                    unlisted.len(),
+                    quote_list(&unlisted)
+                ),
+            )
+            .hint("a file was added to the wheel after it was built; rebuild it"),
+        );
+    }
+    jobs
+}
+
+/// Hashes every listed entry in parallel, each worker with its own cheap clone of the
+/// archive, and compares hash and size with RECORD.
+fn verify_hashes(
+    archive: &ZipArchive<SharedFile>,
+    jobs: &[HashJob],
+    limits: &Limits,
+    problems: &mut Vec<Problem>,
+) {
+    let total = AtomicU64::new(0);
+    let found: Vec<Vec<Problem>> = jobs
+        .par_iter()
+        .map_init(
+            || (archive.clone(), vec![0u8; 64 * 1024]),
+            |(archive, buffer), job| hash_entry(archive, buffer, job, limits, &total),
+        )
+        .collect();
+    problems.extend(found.into_iter().flatten());
+}
+
+fn hash_entry(
+    archive: &mut ZipArchive<SharedFile>,
+    buffer: &mut [u8],
+    job: &HashJob,
+    limits: &Limits,
+    total: &AtomicU64,
+) -> Vec<Problem> {
+    let mut entry = match archive.by_index(job.index) {
+        Ok(entry) => entry,
+        Err(e) => {
+            return vec![Problem::error(
+                "zip-read",
+                format!("entry `{}` cannot be read: {e}", job.path),
+            )];
+        }
+    };
+    // Invariant: only verifiable algorithms are queued (see check_record_listing).
+    let mut hasher = RecordHasher::new(job.algorithm).expect("verifiable algorithm");
+    let mut size = 0u64;
+    loop {
+        let n = match entry.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                return vec![Problem::error(
+                    "zip-corrupt",
+                    format!("entry `{}` is corrupt: {e}", job.path),
+                )
+                .hint("the file was damaged in transfer or tampered with; fetch or rebuild it again")];
+            }
+        };
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+        if size > job.declared {
+            return vec![Problem::error(
+                "zip-bomb",
+                format!(
+                    "entry `{}` unpacks to more than its declared {} bytes",
+                    job.path, job.declared
+                ),
+            )];
+        }
+        if total.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > limits.max_unpacked_size {
+            return vec![Problem::error(
+                "zip-bomb",
+                format!(
+                    "unpacks to more than the limit of {} bytes",
+                    limits.max_unpacked_size
+                ),
+            )];
+        }
+    }
+    let mut problems = Vec::new();
+    if let Some(expected) = job.size {
+        if expected != size {
+            problems.push(
+                Problem::error(
+                    "record-size-mismatch",
+                    format!("`{}` is {size} bytes, RECORD says {expected}", job.path),
+                )
+                .hint("the wheel was modified after it was built; rebuild it"),
+            );
+        }
+    }
+    let actual = hasher.finalize();
+    if actual != job.digest {
+        problems.push(
+            Problem::error(
+                "record-hash-mismatch",
+                format!(
+                    "`{}` has {}={}, RECORD says {}={}",
+                    job.path,
+                    job.algorithm_name,
+                    encode_digest(&actual),
+                    job.algorithm_name,
+                    encode_digest(&job.digest)
+                ),
+            )
+            .hint("the wheel was modified after it was built; rebuild it"),
+        );
+    }
+    problems
+}

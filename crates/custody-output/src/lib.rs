@@ -1,0 +1,15 @@
+//! How custody steps talk to people and CI systems: one exit-code table, Azure logging
+//! commands and GitHub workflow commands with their escaping, step outputs, job
+//! summaries, terminal text, JSON, secret masking, and the neutralizing of untrusted
+//! text so it can never start a CI command.
+
+pub mod azure;
+mod exit;
+pub mod github;
+mod output;
+mod progress;
+pub mod safe;
+
+pub use exit::ExitStatus;
+pub use output::{Captured, Diagnostic, Level, Output, OutputConfig};
+pub use progress::{NoProgress, Progress};
