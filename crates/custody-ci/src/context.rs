@@ -11,7 +11,9 @@ use crate::env::Env;
 use crate::vars;
 
 /// The CI system a step runs under.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Provider {
     AzurePipelines,
@@ -57,7 +59,7 @@ impl fmt::Display for Provider {
 }
 
 /// The pull or merge request a build runs for.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PullRequest {
     pub number: u64,
@@ -79,7 +81,7 @@ pub struct PullRequest {
 ///
 /// Every field but `provider` is optional: a local run knows little, and each CI
 /// system leaves some out. Serialized into manifests, so field names are stable.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct CiContext {
     pub provider: Provider,
@@ -232,7 +234,7 @@ fn azure(env: &Env) -> CiContext {
         .and_then(|n| n.parse().ok())
         .or_else(|| git_ref.as_deref().and_then(pull_number_from_ref));
     let pull_request = number
-        .filter(|_| trigger.as_deref() == Some("PullRequest") || git_ref_is_pull(&git_ref))
+        .filter(|_| trigger.as_deref() == Some("PullRequest") || git_ref_is_pull(git_ref.as_ref()))
         .map(|number| PullRequest {
             number,
             head_branch: env
@@ -279,10 +281,8 @@ fn azure(env: &Env) -> CiContext {
     }
 }
 
-fn git_ref_is_pull(git_ref: &Option<String>) -> bool {
-    git_ref
-        .as_deref()
-        .is_some_and(|r| r.starts_with("refs/pull/"))
+fn git_ref_is_pull(git_ref: Option<&String>) -> bool {
+    git_ref.is_some_and(|r| r.starts_with("refs/pull/"))
 }
 
 fn github(env: &Env) -> CiContext {
@@ -294,7 +294,7 @@ fn github(env: &Env) -> CiContext {
         env.get(vars::GITHUB_REF_NAME),
     ) {
         (Some("tag"), Some(name)) if tag.is_none() => tag = Some(name.to_owned()),
-        (Some("branch"), Some(name)) if branch.is_none() && !git_ref_is_pull(&git_ref) => {
+        (Some("branch"), Some(name)) if branch.is_none() && !git_ref_is_pull(git_ref.as_ref()) => {
             branch = Some(name.to_owned());
         }
         _ => {}

@@ -17,7 +17,7 @@ use custody_output::Progress;
 pub const CHUNK_SIZE: usize = 256 * 1024;
 
 /// The digests of one file, lowercase hex.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Digests {
     pub sha256: String,
     /// Present for kinds an index accepts (wheel, sdist).
@@ -111,10 +111,10 @@ pub fn first_mismatch(
         ("blake2b_256", &expected.blake2b_256, &actual.blake2b_256),
     ];
     for (name, want, have) in pairs {
-        if let (Some(want), Some(have)) = (want, have) {
-            if want != have {
-                return Some((name, want.clone(), have.clone()));
-            }
+        if let (Some(want), Some(have)) = (want, have)
+            && want != have
+        {
+            return Some((name, want.clone(), have.clone()));
         }
     }
     None
@@ -156,7 +156,9 @@ mod tests {
 
     #[test]
     fn chunk_boundaries_do_not_change_the_digest() {
-        let data: Vec<u8> = (0..CHUNK_SIZE * 2 + 17).map(|i| (i % 251) as u8).collect();
+        let data: Vec<u8> = (0..CHUNK_SIZE * 2 + 17)
+            .map(|i| u8::try_from(i % 251).unwrap())
+            .collect();
         let (_, whole) = hash_reader(&data[..], DigestSet::Upload, &NoProgress, "").unwrap();
         let expected = hex::encode(Sha256::digest(&data));
         assert_eq!(whole.sha256, expected);

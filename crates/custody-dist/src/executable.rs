@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::problem::Problem;
 
 /// Executable container formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExecutableFormat {
     Pe,
@@ -20,7 +20,7 @@ pub enum ExecutableFormat {
 }
 
 /// What the header says about an executable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExecutableInfo {
     pub format: ExecutableFormat,
     /// `x86`, `x86_64`, `arm64`, `arm`, ... (several, comma-separated, for universal

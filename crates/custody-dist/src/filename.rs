@@ -36,7 +36,9 @@ pub enum FilenameError {
 }
 
 /// A wheel build tag: a number, then an optional string (`1`, `2b`).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct BuildTag {
     pub number: u64,
     pub suffix: String,
@@ -151,7 +153,7 @@ impl WheelFilename {
 }
 
 /// The two sdist archive formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SdistFormat {
     TarGz,

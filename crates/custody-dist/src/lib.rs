@@ -28,14 +28,14 @@ pub use metadata::CoreMetadata;
 pub use problem::{Problem, Severity};
 
 /// Bounds on the work verification may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Total bytes an archive may unpack to; past it, the archive is refused as a bomb.
     pub max_unpacked_size: u64,
 }
 
 impl Limits {
-    /// 8 GiB: above the largest real wheels (CUDA builds of PyTorch unpack to ~5 GiB).
+    /// 8 GiB: above the largest real wheels (CUDA builds of `PyTorch` unpack to ~5 GiB).
     pub const DEFAULT_MAX_UNPACKED_SIZE: u64 = 8 * 1024 * 1024 * 1024;
 }
 
@@ -48,7 +48,19 @@ impl Default for Limits {
 }
 
 /// What an artifact is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ArtifactKind {
     Wheel,
@@ -86,7 +98,7 @@ impl std::fmt::Display for ArtifactKind {
 }
 
 /// Project name and version as the artifact's own metadata states them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Project {
     pub name: String,
     pub normalized_name: String,
@@ -95,7 +107,7 @@ pub struct Project {
 }
 
 /// The tag sets of a wheel file name.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct WheelTags {
     pub python: Vec<String>,
     pub abi: Vec<String>,
@@ -235,7 +247,7 @@ pub fn inspect(path: &Path, limits: &Limits, progress: &dyn Progress) -> io::Res
     };
     if std::str::from_utf8(
         path.file_name()
-            .map(|n| n.as_encoded_bytes())
+            .map(std::ffi::OsStr::as_encoded_bytes)
             .unwrap_or_default(),
     )
     .is_err()

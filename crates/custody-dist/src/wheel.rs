@@ -108,7 +108,9 @@ fn check_contents(
             ),
         )),
     }
-    for data_dir in top_level.iter().filter(|d| d.ends_with(".data")) {
+    // Directory names in a wheel are case-sensitive: `.DATA` is not a data directory.
+    let data_dirs = top_level.iter().filter(|d| d.ends_with(".data"));
+    for data_dir in data_dirs {
         if data_dir.trim_end_matches(".data") != stem {
             problems.push(Problem::error(
                 "wheel-data-dir",
@@ -593,16 +595,16 @@ fn hash_entry(
         }
     }
     let mut problems = Vec::new();
-    if let Some(expected) = job.size {
-        if expected != size {
-            problems.push(
-                Problem::error(
-                    "record-size-mismatch",
-                    format!("`{}` is {size} bytes, RECORD says {expected}", job.path),
-                )
-                .hint("the wheel was modified after it was built; rebuild it"),
-            );
-        }
+    if let Some(expected) = job.size
+        && expected != size
+    {
+        problems.push(
+            Problem::error(
+                "record-size-mismatch",
+                format!("`{}` is {size} bytes, RECORD says {expected}", job.path),
+            )
+            .hint("the wheel was modified after it was built; rebuild it"),
+        );
     }
     let actual = hasher.finalize();
     if actual != job.digest {

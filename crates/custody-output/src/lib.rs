@@ -4,12 +4,14 @@
 //! text so it can never start a CI command.
 
 pub mod azure;
+mod context;
 mod exit;
 pub mod github;
 mod output;
 mod progress;
 pub mod safe;
 
+pub use context::{Classify, Context, Failure, StepResult};
 pub use exit::ExitStatus;
 pub use output::{Captured, Diagnostic, Level, Output, OutputConfig};
 pub use progress::{NoProgress, Progress};

@@ -342,6 +342,13 @@ impl WheelBuilder {
     }
 }
 
+#[derive(Debug, Clone)]
+enum PkgInfo {
+    Default,
+    Missing,
+    Custom(String),
+}
+
 /// Writes a `.tar.gz` sdist: valid by default, with knobs for bad layouts.
 #[derive(Debug, Clone)]
 pub struct SdistBuilder {
@@ -349,7 +356,7 @@ pub struct SdistBuilder {
     version: String,
     top: Option<String>,
     file_name: Option<String>,
-    pkg_info: Option<Option<String>>,
+    pkg_info: PkgInfo,
     extra: Vec<(String, Vec<u8>)>,
     links: Vec<(String, String, tar::EntryType)>,
     raw_paths: Vec<(String, Vec<u8>)>,
@@ -363,7 +370,7 @@ impl SdistBuilder {
             version: version.to_owned(),
             top: None,
             file_name: None,
-            pkg_info: None,
+            pkg_info: PkgInfo::Default,
             extra: Vec::new(),
             links: Vec::new(),
             raw_paths: Vec::new(),
@@ -397,7 +404,7 @@ impl SdistBuilder {
     /// Replaces PKG-INFO, or leaves it out with `None`.
     #[must_use]
     pub fn pkg_info(mut self, text: Option<&str>) -> Self {
-        self.pkg_info = Some(text.map(str::to_owned));
+        self.pkg_info = text.map_or(PkgInfo::Missing, |t| PkgInfo::Custom(t.to_owned()));
         self
     }
 
@@ -459,8 +466,9 @@ impl SdistBuilder {
                 .expect("append");
         };
         let pkg_info = match &self.pkg_info {
-            None => Some(self.default_pkg_info()),
-            Some(text) => text.clone(),
+            PkgInfo::Default => Some(self.default_pkg_info()),
+            PkgInfo::Missing => None,
+            PkgInfo::Custom(text) => Some(text.clone()),
         };
         if let Some(pkg_info) = pkg_info {
             add(
@@ -583,4 +591,28 @@ pub fn rewrite_tar_gz(
         .expect("finish tar")
         .finish()
         .expect("finish gzip");
+}
+
+/// A minimal PE32 image header for x86, what a 32-bit PyInstaller `.exe` starts with.
+pub fn pe32_x86() -> Vec<u8> {
+    let mut image = vec![0u8; 1024];
+    image[0..2].copy_from_slice(b"MZ");
+    image[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+    image[0x80..0x84].copy_from_slice(b"PE\0\0");
+    image[0x84..0x86].copy_from_slice(&0x14cu16.to_le_bytes()); // i386
+    image[0x86..0x88].copy_from_slice(&3u16.to_le_bytes()); // sections
+    image[0x94..0x96].copy_from_slice(&224u16.to_le_bytes()); // optional header size
+    image[0x96..0x98].copy_from_slice(&0x0102u16.to_le_bytes()); // executable, 32-bit
+    image[0x98..0x9a].copy_from_slice(&0x10bu16.to_le_bytes()); // PE32
+    image
+}
+
+/// A PE32 x86 image with a PyInstaller archive cookie appended, like `clkutil.exe`.
+pub fn pyinstaller_exe() -> Vec<u8> {
+    let mut image = pe32_x86();
+    image.extend_from_slice(b"PYZ-00.pyz");
+    image.extend_from_slice(&[0x5a; 512]);
+    image.extend_from_slice(b"MEI\x0c\x0b\x0a\x0b\x0e");
+    image.extend_from_slice(&[0u8; 80]);
+    image
 }

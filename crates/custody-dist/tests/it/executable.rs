@@ -2,21 +2,9 @@
 
 use custody_dist::{ArtifactKind, ExecutableFormat};
 
-use crate::{assert_clean, assert_error, check};
+use custody_test_support::pe32_x86;
 
-/// A minimal PE32 image header for x86 (what a 32-bit PyInstaller `.exe` starts with).
-pub(crate) fn pe32_x86() -> Vec<u8> {
-    let mut image = vec![0u8; 1024];
-    image[0..2].copy_from_slice(b"MZ");
-    image[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
-    image[0x80..0x84].copy_from_slice(b"PE\0\0");
-    image[0x84..0x86].copy_from_slice(&0x14cu16.to_le_bytes()); // i386
-    image[0x86..0x88].copy_from_slice(&3u16.to_le_bytes()); // sections
-    image[0x94..0x96].copy_from_slice(&224u16.to_le_bytes()); // optional header size
-    image[0x96..0x98].copy_from_slice(&0x0102u16.to_le_bytes()); // executable, 32-bit
-    image[0x98..0x9a].copy_from_slice(&0x10bu16.to_le_bytes()); // PE32
-    image
-}
+use crate::{assert_clean, assert_error, check};
 
 #[test]
 fn pe_is_recognized_with_its_architecture() {

@@ -15,8 +15,8 @@ pub(crate) fn check(path: &Path) -> Inspection {
     inspect(path, &Limits::default(), &NoProgress).expect("artifact is readable")
 }
 
-pub(crate) fn check_with(path: &Path, limits: Limits) -> Inspection {
-    inspect(path, &limits, &NoProgress).expect("artifact is readable")
+pub(crate) fn check_with(path: &Path, limits: &Limits) -> Inspection {
+    inspect(path, limits, &NoProgress).expect("artifact is readable")
 }
 
 pub(crate) fn error_codes(inspection: &Inspection) -> Vec<String> {

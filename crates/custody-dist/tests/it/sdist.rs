@@ -149,7 +149,7 @@ fn gzip_bomb_is_refused() {
     let message = assert_error(
         &check_with(
             &sdist,
-            Limits {
+            &Limits {
                 max_unpacked_size: 1024 * 1024,
             },
         ),

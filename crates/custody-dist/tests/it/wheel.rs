@@ -320,7 +320,7 @@ fn unpacked_size_over_the_cap_is_a_bomb() {
     );
     let inspection = check_with(
         &wheel,
-        Limits {
+        &Limits {
             max_unpacked_size: 1024 * 1024,
         },
     );

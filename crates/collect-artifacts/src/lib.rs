@@ -1,0 +1,219 @@
+//! `collect-artifacts`: the first link of the chain of custody. It gathers a job's build
+//! outputs, verifies each one inside (wheel RECORD hashes and metadata, sdist layout and
+//! PKG-INFO, executable headers), labels them and writes a sealed manifest of digests;
+//! then merges the manifests of a CI matrix, selects the release set, stages it, and
+//! verifies any directory against a manifest, offline.
+
+mod collect;
+mod inputs;
+mod report;
+mod select;
+mod verify;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand};
+use custody_cli::{GlobalArgs, HasGlobal, after_help};
+use custody_dist::{ArtifactKind, Limits};
+use custody_manifest::Manifest;
+use custody_output::{Context, Failure, StepResult};
+
+/// The `generator` recorded in manifests.
+pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
+
+/// Gather, verify and label build artifacts into a manifest of digests; merge, select
+/// and verify manifests.
+#[derive(Debug, Parser)]
+#[command(name = "collect-artifacts", version, after_long_help = after_help(EXAMPLES))]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+const EXAMPLES: &str = "  # In each matrix job: verify dist/ and record it with the job's labels
+  collect-artifacts collect dist/ --out dist/manifest.json \\
+      --label python=3.7 --label arch=x86 --label os=windows
+
+  # In the fan-in job: merge the jobs' manifests, select the release set, stage it
+  collect-artifacts merge jobs/*/manifest.json --out all.json
+  collect-artifacts select --manifest all.json --from jobs/ \\
+      --where python=3.7 --where arch=x86 --copy-to release/
+
+  # Anywhere, offline: check a downloaded directory against its manifest
+  collect-artifacts verify --manifest release/release.json
+";
+
+impl HasGlobal for Cli {
+    fn global(&self) -> &GlobalArgs {
+        &self.global
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find, classify and verify artifacts, and write their manifest.
+    ///
+    /// Directories are walked (hidden files skipped); globs are expanded here, so they
+    /// work in shells that do not expand them (Windows). Any artifact that fails
+    /// verification fails the step, and then no manifest is written.
+    Collect(CollectArgs),
+    /// Check every file a manifest lists: present, same size, same digests, and (unless
+    /// --shallow) clean inside. Reports missing, changed and unlisted files.
+    Verify(VerifyArgs),
+    /// Merge the manifests of a CI matrix into one (the fan-in).
+    Merge(MergeArgs),
+    /// Select the release set from a (merged) manifest, optionally staging the files.
+    Select(SelectArgs),
+    /// Verify artifacts and print what they are, without writing a manifest.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Refuse archives that unpack to more than this many bytes (zip bombs).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT_MAX_UNPACKED_SIZE)]
+    pub max_unpacked_size: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_unpacked_size: self.max_unpacked_size,
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CollectArgs {
+    /// Files, directories or glob patterns (`dist/*.whl`).
+    #[arg(required = true, value_name = "PATH|GLOB")]
+    pub inputs: Vec<String>,
+    /// Where to write the manifest.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// A label for this job's artifacts, e.g. `python=3.7`, `arch=x86`, `os=windows`.
+    #[arg(long = "label", short, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub labels: Vec<(String, String)>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The manifest to check against.
+    #[arg(long, short, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// Where the files are (searched recursively, by file name). Default: the
+    /// manifest's directory.
+    #[arg(value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Compare sizes and digests only; skip re-verifying wheels and sdists inside.
+    #[arg(long)]
+    pub shallow: bool,
+    /// Fail when the directory holds files the manifest does not list.
+    #[arg(long)]
+    pub strict: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// The manifests to merge (one per matrix job).
+    #[arg(required = true, value_name = "MANIFEST")]
+    pub manifests: Vec<PathBuf>,
+    /// Where to write the merged manifest.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(true).args(["out", "copy_to", "zip"])))]
+pub struct SelectArgs {
+    /// The manifest to select from.
+    #[arg(long, short, value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// Keep artifacts from jobs whose labels match (repeat: all must match).
+    #[arg(long = "where", short, value_name = "KEY=VALUE", value_parser = parse_pair)]
+    pub criteria: Vec<(String, String)>,
+    /// Keep only these kinds (comma-separated: wheel, sdist, executable, file).
+    #[arg(long = "kind", value_delimiter = ',', value_parser = parse_kind)]
+    pub kinds: Vec<ArtifactKind>,
+    /// Where to write the selected manifest.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Copy the selected files and their manifest into this directory, re-verifying
+    /// every digest on the way.
+    #[arg(long, value_name = "DIR")]
+    pub copy_to: Option<PathBuf>,
+    /// Pack the selected files and their manifest into this zip, re-verifying every
+    /// digest on the way.
+    #[arg(long, value_name = "FILE")]
+    pub zip: Option<PathBuf>,
+    /// Where the files are, for --copy-to/--zip (searched recursively). Default: the
+    /// manifest's directory.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// Files, directories or glob patterns.
+    #[arg(required = true, value_name = "PATH|GLOB")]
+    pub inputs: Vec<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+fn parse_pair(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}` is not KEY=VALUE (for example python=3.7)"
+        )),
+    }
+}
+
+fn parse_kind(text: &str) -> Result<ArtifactKind, String> {
+    ArtifactKind::parse(text.trim())
+        .ok_or_else(|| format!("`{text}` is not a kind; use wheel, sdist, executable or file"))
+}
+
+fn pairs_to_map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
+    pairs.iter().cloned().collect()
+}
+
+/// Loads a manifest, naming it in errors as the user wrote it.
+fn load_manifest(context: &Context, path: &Path) -> Result<(PathBuf, Manifest), Failure> {
+    let resolved = context.resolve(path);
+    let manifest =
+        Manifest::load(&resolved).map_err(|e| e.relabel(Path::new(&context.display(&resolved))))?;
+    Ok((resolved, manifest))
+}
+
+/// Writes a manifest (creating its directory), naming it in errors as the user wrote it.
+fn write_manifest(context: &Context, manifest: &Manifest, path: &Path) -> Result<(), Failure> {
+    if let Some(parent) = path.parent() {
+        fs_err::create_dir_all(parent).map_err(Failure::environment)?;
+    }
+    manifest
+        .write(path)
+        .map_err(|e| e.relabel(Path::new(&context.display(path))))?;
+    Ok(())
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli, context: &mut Context) -> StepResult {
+    match cli.command {
+        Command::Collect(args) => collect::collect(&args, context),
+        Command::Verify(args) => verify::verify(&args, context),
+        Command::Merge(args) => select::merge(&args, context),
+        Command::Select(args) => select::select(&args, context),
+        Command::Inspect(args) => collect::inspect_only(&args, context),
+    }
+}

@@ -1,0 +1,25 @@
+//! The custody manifest: versioned JSON describing a set of verified artifacts (file
+//! name, kind, size, sha256/md5/blake2b-256, project, wheel tags, labels, CI context),
+//! sealed with a digest of its own. Merging, selecting and checking files against it
+//! live here, so every step that hands artifacts on re-verifies them the same way.
+
+mod combine;
+mod model;
+mod verify;
+
+pub use combine::{CombineError, merge, select};
+pub use model::{
+    Artifact, Job, MANIFEST_VERSION, Manifest, ManifestError, Selection, canonical_json,
+    write_atomically,
+};
+pub use verify::{
+    DirReport, EntryReport, FileCheck, candidates, check_file, index_dir, verify_dir,
+};
+
+/// The JSON Schema of the manifest, as committed in `docs/schemas/manifest-v1.schema.json`.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(Manifest)).expect("a schema serializes")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,314 @@
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use custody_ci::{CiContext, Env};
+use custody_dist::{ArtifactKind, Limits, inspect};
+use custody_output::{Classify, NoProgress};
+use custody_test_support::{SdistBuilder, WheelBuilder};
+
+use super::*;
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// A manifest of the files in `paths`, as one job with `job_labels`.
+fn collect(paths: &[PathBuf], job_labels: &[(&str, &str)]) -> Manifest {
+    let job = Job::new(labels(job_labels), CiContext::detect(&Env::default()));
+    let artifacts = paths
+        .iter()
+        .map(|p| {
+            let inspection = inspect(p, &Limits::default(), &NoProgress).unwrap();
+            assert!(inspection.is_ok(), "{:?}", inspection.problems);
+            Artifact::from_inspection(&inspection, &job.id)
+        })
+        .collect();
+    Manifest::new("test", vec![job], artifacts, None)
+}
+
+#[test]
+fn digest_is_stable_across_formatting_and_key_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(&[wheel], &[("python", "3.7")]);
+    let pretty = manifest.to_json();
+    let value: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+    let compact = serde_json::to_string(&value).unwrap();
+    let reloaded = Manifest::from_json(&compact, Path::new("m.json")).unwrap();
+    assert_eq!(reloaded.digest, manifest.digest);
+    assert!(manifest.digest.starts_with("sha256:"));
+    assert_eq!(manifest.digest.len(), "sha256:".len() + 64);
+}
+
+#[test]
+fn canonical_json_sorts_keys_at_every_level() {
+    let value = serde_json::json!({"b": 1, "a": {"d": [3, {"z": 1, "y": 2}], "c": "x"}});
+    assert_eq!(
+        String::from_utf8(canonical_json(&value)).unwrap(),
+        r#"{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}"#
+    );
+}
+
+#[test]
+fn editing_a_manifest_is_caught_on_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(&[wheel], &[]);
+    let edited = manifest
+        .to_json()
+        .replace(&manifest.artifacts[0].digests.sha256, &"0".repeat(64));
+    let error = Manifest::from_json(&edited, Path::new("release.json")).unwrap_err();
+    assert!(matches!(error, ManifestError::Tampered { .. }), "{error}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("`release.json` was modified after it was written")
+    );
+    assert_eq!(error.exit_status(), custody_output::ExitStatus::No);
+}
+
+#[test]
+fn newer_manifest_versions_are_refused() {
+    let error = Manifest::from_json(r#"{"manifest_version": 2}"#, Path::new("m.json")).unwrap_err();
+    assert!(
+        matches!(error, ManifestError::Version { found: 2, .. }),
+        "{error}"
+    );
+    let error = Manifest::from_json("[]", Path::new("m.json")).unwrap_err();
+    assert!(matches!(error, ManifestError::Parse { .. }), "{error}");
+}
+
+#[test]
+fn write_then_load_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(&[wheel], &[("os", "linux")]);
+    let path = dir.path().join("manifest.json");
+    manifest.write(&path).unwrap();
+    assert_eq!(Manifest::load(&path).unwrap(), manifest);
+}
+
+#[test]
+fn merge_unites_jobs_and_keeps_identical_files_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let sdist = SdistBuilder::new("demo", "1.0").build(dir.path());
+    let a = collect(
+        &[wheel.clone(), sdist],
+        &[("python", "3.7"), ("arch", "x86")],
+    );
+    let b = collect(&[wheel], &[("python", "3.8"), ("arch", "x64")]);
+    let merged = merge("test", &[("a.json".into(), a), ("b.json".into(), b)]).unwrap();
+    assert_eq!(merged.jobs.len(), 2);
+    assert_eq!(merged.artifacts.len(), 2);
+    let wheel = merged.artifact("demo-1.0-py3-none-any.whl").unwrap();
+    assert_eq!(wheel.jobs.len(), 2);
+    assert_eq!(merged.compute_digest(), merged.digest);
+}
+
+#[test]
+fn merge_refuses_one_name_with_two_contents() {
+    let first = tempfile::tempdir().unwrap();
+    let second = tempfile::tempdir().unwrap();
+    let a = collect(
+        &[WheelBuilder::new("demo", "1.0").build(first.path())],
+        &[("python", "3.7")],
+    );
+    let b = collect(
+        &[WheelBuilder::new("demo", "1.0")
+            .file("demo/extra.py", b"x")
+            .build(second.path())],
+        &[("python", "3.8")],
+    );
+    let error = merge("test", &[("a.json".into(), a), ("b.json".into(), b)]).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.starts_with("`demo-1.0-py3-none-any.whl` differs between `a.json` (sha256 "),
+        "{message}"
+    );
+    assert!(
+        message.contains("hint: two jobs built different files"),
+        "{message}"
+    );
+}
+
+#[test]
+fn select_keeps_the_matching_jobs_artifacts() {
+    let dir37 = tempfile::tempdir().unwrap();
+    let dir38 = tempfile::tempdir().unwrap();
+    let a = collect(
+        &[
+            WheelBuilder::new("demo", "1.0")
+                .tag("cp37-cp37m-win32")
+                .build(dir37.path()),
+            SdistBuilder::new("demo", "1.0").build(dir37.path()),
+        ],
+        &[("python", "3.7"), ("arch", "x86")],
+    );
+    let b = collect(
+        &[WheelBuilder::new("demo", "1.0")
+            .tag("cp38-cp38-win_amd64")
+            .build(dir38.path())],
+        &[("python", "3.8"), ("arch", "x64")],
+    );
+    let merged = merge("test", &[("a".into(), a), ("b".into(), b)]).unwrap();
+    let criteria = labels(&[("python", "3.7"), ("arch", "x86")]);
+    let release = select("test", &merged, &criteria, &[]).unwrap();
+    let names: Vec<&str> = release
+        .artifacts
+        .iter()
+        .map(|a| a.file_name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["demo-1.0-cp37-cp37m-win32.whl", "demo-1.0.tar.gz"]
+    );
+    assert_eq!(release.jobs.len(), 1);
+    let selection = release.selection.as_ref().unwrap();
+    assert_eq!(selection.source_digest, merged.digest);
+
+    let only_wheels = select("test", &merged, &criteria, &[ArtifactKind::Wheel]).unwrap();
+    assert_eq!(only_wheels.artifacts.len(), 1);
+}
+
+#[test]
+fn selecting_nothing_names_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = collect(
+        &[WheelBuilder::new("demo", "1.0").build(dir.path())],
+        &[("python", "3.8")],
+    );
+    let error = select("test", &manifest, &labels(&[("python", "3.7")]), &[]).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "no artifact matches `python=3.7`\nhint: the manifest has labels python=3.8 and kinds wheel"
+    );
+}
+
+#[test]
+fn verify_dir_reports_missing_changed_copies_and_unlisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let sdist = SdistBuilder::new("demo", "1.0").build(dir.path());
+    let other = WheelBuilder::new("other", "2.0").build(dir.path());
+    let manifest = collect(&[wheel.clone(), sdist.clone(), other.clone()], &[]);
+    let manifest_path = dir.path().join("manifest.json");
+    manifest.write(&manifest_path).unwrap();
+    let skip = [manifest_path];
+
+    let report = verify_dir(
+        &manifest,
+        dir.path(),
+        &skip,
+        true,
+        &Limits::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(report.all_ok(), "{report:?}");
+    assert!(report.unlisted.is_empty());
+
+    // An identical second copy (the same file from two matrix jobs) is fine.
+    fs_err::create_dir(dir.path().join("twin")).unwrap();
+    fs_err::copy(
+        &other,
+        dir.path().join("twin").join(other.file_name().unwrap()),
+    )
+    .unwrap();
+    let report = verify_dir(
+        &manifest,
+        dir.path(),
+        &skip,
+        false,
+        &Limits::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(report.all_ok(), "{report:?}");
+    fs_err::remove_dir_all(dir.path().join("twin")).unwrap();
+
+    // Tamper: change the sdist (same size), remove the other wheel, add a stray file,
+    // and put a second, changed copy of the wheel in a subdirectory.
+    let mut bytes = fs_err::read(&sdist).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    fs_err::write(&sdist, &bytes).unwrap();
+    fs_err::remove_file(&other).unwrap();
+    fs_err::write(dir.path().join("notes.txt"), b"x").unwrap();
+    fs_err::create_dir(dir.path().join("copy")).unwrap();
+    let mut copy = fs_err::read(&wheel).unwrap();
+    copy.push(0);
+    fs_err::write(
+        dir.path().join("copy").join(wheel.file_name().unwrap()),
+        copy,
+    )
+    .unwrap();
+
+    let report = verify_dir(
+        &manifest,
+        dir.path(),
+        &skip,
+        false,
+        &Limits::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    let by_name: BTreeMap<&str, &FileCheck> = report
+        .entries
+        .iter()
+        .map(|e| (e.file_name.as_str(), &e.check))
+        .collect();
+    assert!(matches!(
+        by_name["demo-1.0-py3-none-any.whl"],
+        FileCheck::SizeChanged { .. }
+    ));
+    assert!(
+        matches!(by_name["demo-1.0.tar.gz"], FileCheck::DigestChanged { digest, .. } if digest == "sha256")
+    );
+    assert_eq!(by_name["other-2.0-py3-none-any.whl"], &FileCheck::Missing);
+    assert_eq!(report.unlisted, vec![dir.path().join("notes.txt")]);
+    assert!(!report.all_ok());
+}
+
+#[test]
+fn check_file_compares_size_before_hashing() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(std::slice::from_ref(&wheel), &[]);
+    let mut bytes = fs_err::read(&wheel).unwrap();
+    bytes.push(0);
+    fs_err::write(&wheel, &bytes).unwrap();
+    let check = check_file(
+        &manifest.artifacts[0],
+        &wheel,
+        false,
+        &Limits::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(
+        check,
+        FileCheck::SizeChanged {
+            recorded: manifest.artifacts[0].size,
+            actual: manifest.artifacts[0].size + 1
+        }
+    );
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let path = custody_test_support::workspace_root().join("docs/schemas/manifest-v1.schema.json");
+    let generated = serde_json::to_string_pretty(&schema()).unwrap() + "\n";
+    if std::env::var_os("CUSTODY_UPDATE_SCHEMAS").is_some() {
+        fs_err::create_dir_all(path.parent().unwrap()).unwrap();
+        fs_err::write(&path, &generated).unwrap();
+    }
+    let committed = fs_err::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "docs/schemas/manifest-v1.schema.json is out of date\nhint: run `CUSTODY_UPDATE_SCHEMAS=1 cargo test -p custody-manifest` and commit the result"
+    );
+}
