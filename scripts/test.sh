@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole test run, exactly as CI runs it (.ci/run calls this):
+#   1. prepare the Python peers and fixtures (scripts/test-env.sh),
+#   2. cargo fmt --check, 3. clippy with warnings as errors, 4. every test.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+eval "$(scripts/test-env.sh)"
+export CUSTODY_TEST_PYTHON CUSTODY_TEST_FIXTURES
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== cargo test"
+set +e
+cargo test --workspace --locked --no-fail-fast "$@" 2>&1 | tee target/test-output.log
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole run, in the form CI readers recognise.
+passed=$(grep -Eo 'test result: [A-Za-z]+\. [0-9]+ passed' target/test-output.log | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.log | awk '{s+=$1} END {print s+0}')
+echo "$passed passed, $failed failed"
+exit "$status"
