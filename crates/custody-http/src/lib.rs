@@ -1,0 +1,479 @@
+//! The HTTP rules every custody step that talks to a server follows, in one place:
+//!
+//! - timeouts on connect and on each request;
+//! - bounded retries with exponential backoff for connection errors, timeouts, 429 and
+//!   5xx (honouring `Retry-After`), and never for any other 4xx;
+//! - redirects followed only on the same host and never from HTTPS down to HTTP, so
+//!   credentials cannot be carried elsewhere;
+//! - credentials refused over plain HTTP except to a loopback address;
+//! - secrets in a [`Secret`] that prints as `***`, and URLs shown without user info.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::thread;
+use std::time::Duration;
+
+use custody_ci::Env;
+use custody_output::{Classify, ExitStatus};
+use thiserror::Error;
+
+pub use reqwest;
+pub use reqwest::Url;
+pub use reqwest::blocking::{Client, RequestBuilder, Response};
+
+/// Environment knobs, for slow networks and for tests.
+pub const CUSTODY_HTTP_RETRIES: &str = "CUSTODY_HTTP_RETRIES";
+pub const CUSTODY_HTTP_BACKOFF_MS: &str = "CUSTODY_HTTP_BACKOFF_MS";
+pub const CUSTODY_HTTP_TIMEOUT: &str = "CUSTODY_HTTP_TIMEOUT";
+
+/// A credential. It cannot be printed or logged by accident: `Debug` and `Display`
+/// show `***`; [`Secret::expose`] is the one way to the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// How patient to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Retries after the first attempt.
+    pub retries: u32,
+    /// First backoff; doubles on every retry.
+    pub backoff: Duration,
+    /// Upper bound on one backoff (and on an honoured `Retry-After`).
+    pub max_backoff: Duration,
+    pub connect_timeout: Duration,
+    /// Whole-request timeout for ordinary requests. Uploads set their own.
+    pub timeout: Duration,
+    pub user_agent: String,
+}
+
+impl HttpConfig {
+    /// Defaults: 3 retries from 1 s, 10 s to connect, 60 s per request.
+    pub fn new(user_agent: &str) -> Self {
+        Self {
+            retries: 3,
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(60),
+            user_agent: user_agent.to_owned(),
+        }
+    }
+
+    /// The defaults, overridden by `CUSTODY_HTTP_RETRIES`, `CUSTODY_HTTP_BACKOFF_MS` and
+    /// `CUSTODY_HTTP_TIMEOUT` (seconds).
+    pub fn from_env(user_agent: &str, env: &Env) -> Self {
+        let mut config = Self::new(user_agent);
+        if let Some(retries) = env.get(CUSTODY_HTTP_RETRIES).and_then(|v| v.parse().ok()) {
+            config.retries = retries;
+        }
+        if let Some(ms) = env
+            .get(CUSTODY_HTTP_BACKOFF_MS)
+            .and_then(|v| v.parse().ok())
+        {
+            config.backoff = Duration::from_millis(ms);
+        }
+        if let Some(seconds) = env.get(CUSTODY_HTTP_TIMEOUT).and_then(|v| v.parse().ok()) {
+            config.timeout = Duration::from_secs(seconds);
+        }
+        config
+    }
+
+    /// The backoff before retry number `retry` (0-based).
+    pub fn backoff_for(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry.min(16));
+        self.backoff.saturating_mul(factor).min(self.max_backoff)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+    #[error(
+        "cannot connect to {url}: {reason}{attempts}\nhint: check the URL and that the server is up and reachable from this machine"
+    )]
+    Connect {
+        url: String,
+        reason: String,
+        attempts: Attempts,
+    },
+    #[error(
+        "{url} did not answer in time{attempts}\nhint: the server is slow or unreachable; retry later, or raise CUSTODY_HTTP_TIMEOUT"
+    )]
+    Timeout { url: String, attempts: Attempts },
+    #[error("{url} answered {status}{attempts}")]
+    Status {
+        url: String,
+        status: u16,
+        attempts: Attempts,
+    },
+    #[error(
+        "refusing to send credentials to {url} over plain HTTP\nhint: use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)"
+    )]
+    InsecureTransport { url: String },
+    #[error(
+        "{url} redirected to {location}, on another host or from HTTPS to HTTP; not following with credentials\nhint: use the final URL directly"
+    )]
+    UnsafeRedirect { url: String, location: String },
+    #[error("`{0}` is not a valid URL")]
+    BadUrl(String),
+}
+
+/// `" (after 4 attempts)"`, or nothing for a single attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Attempts(pub u32);
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 > 1 {
+            write!(f, " (after {} attempts)", self.0)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Classify for HttpError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::BadUrl(_) | Self::InsecureTransport { .. } => ExitStatus::Usage,
+            _ => ExitStatus::Environment,
+        }
+    }
+}
+
+/// The URL as text without user info (`https://user:pass@host/` → `https://host/`).
+pub fn display_url(url: &Url) -> String {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+/// Parses a URL, with an error that names it (without user info).
+pub fn parse_url(text: &str) -> Result<Url, HttpError> {
+    Url::parse(text).map_err(|_| {
+        let shown = Url::parse(text).map_or_else(
+            |_| text.split('@').next_back().unwrap_or(text).to_owned(),
+            |u| display_url(&u),
+        );
+        HttpError::BadUrl(shown)
+    })
+}
+
+/// Whether `url` points at this machine (`localhost`, 127.0.0.0/8, `::1`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+/// Refuses plain HTTP when credentials would be sent, except to loopback.
+pub fn check_transport(url: &Url, sends_credentials: bool) -> Result<(), HttpError> {
+    if sends_credentials && url.scheme() == "http" && !is_loopback(url) {
+        return Err(HttpError::InsecureTransport {
+            url: display_url(url),
+        });
+    }
+    Ok(())
+}
+
+/// A client with custody's timeouts, user agent and redirect rule (same host, never
+/// HTTPS → HTTP; a refused redirect is returned as the 3xx response for the caller to
+/// report with [`HttpError::UnsafeRedirect`]).
+pub fn client(config: &HttpConfig) -> Result<Client, HttpError> {
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first().cloned() else {
+            return attempt.follow();
+        };
+        if attempt.previous().len() > 5 {
+            return attempt.error("more than 5 redirects");
+        }
+        let next = attempt.url();
+        let same_host = next.host_str() == first.host_str()
+            && next.port_or_known_default() == first.port_or_known_default();
+        let downgrade = first.scheme() == "https" && next.scheme() != "https";
+        if same_host && !downgrade {
+            attempt.follow()
+        } else {
+            attempt.stop()
+        }
+    });
+    Client::builder()
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .redirect(policy)
+        .build()
+        .map_err(|e| HttpError::Client(e.without_url().to_string()))
+}
+
+/// Why an attempt will be retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RetryReason {
+    Connect(String),
+    Timeout,
+    Status(u16),
+}
+
+impl fmt::Display for RetryReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect(reason) => write!(f, "connection failed ({reason})"),
+            Self::Timeout => f.write_str("timed out"),
+            Self::Status(status) => write!(f, "server answered {status}"),
+        }
+    }
+}
+
+/// Whether a status is worth retrying: 429 and the 5xx family a proxy or an overloaded
+/// server sends. Other 4xx are final.
+pub fn is_retryable_status(status: u16) -> bool {
+    status == 429 || (500..=599).contains(&status) && status != 501
+}
+
+/// Sends the request `build` makes, retrying as [`HttpConfig`] says. `build` is called
+/// once per attempt (a streamed body cannot be replayed, so it is rebuilt). Returns the
+/// response of the final attempt, whatever its status (the caller decides what a 4xx
+/// means); errors only when no response came. `on_retry(attempt, reason, delay)` is told
+/// before each wait.
+pub fn send_with_retry(
+    config: &HttpConfig,
+    url: &Url,
+    mut build: impl FnMut() -> RequestBuilder,
+    mut on_retry: impl FnMut(u32, &RetryReason, Duration),
+) -> Result<Response, HttpError> {
+    let shown = display_url(url);
+    let mut attempt = 0u32;
+    loop {
+        attempt += 1;
+        let result = build().send();
+        let (reason, retry_after) = match result {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                if !is_retryable_status(status) || attempt > config.retries {
+                    return Ok(response);
+                }
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                (RetryReason::Status(status), retry_after)
+            }
+            Err(error) => {
+                let reason = if error.is_timeout() {
+                    RetryReason::Timeout
+                } else {
+                    RetryReason::Connect(describe(&error))
+                };
+                if attempt > config.retries {
+                    return Err(match reason {
+                        RetryReason::Timeout => HttpError::Timeout {
+                            url: shown,
+                            attempts: Attempts(attempt),
+                        },
+                        RetryReason::Connect(reason) => HttpError::Connect {
+                            url: shown,
+                            reason,
+                            attempts: Attempts(attempt),
+                        },
+                        RetryReason::Status(status) => HttpError::Connect {
+                            url: shown,
+                            reason: format!("server answered {status}"),
+                            attempts: Attempts(attempt),
+                        },
+                    });
+                }
+                (reason, None)
+            }
+        };
+        let delay = retry_after.map_or_else(
+            || config.backoff_for(attempt - 1),
+            |d| d.min(config.max_backoff),
+        );
+        on_retry(attempt, &reason, delay);
+        thread::sleep(delay);
+    }
+}
+
+/// The innermost cause of a reqwest error, without any URL in it.
+pub fn describe(error: &reqwest::Error) -> String {
+    let mut source: Option<&dyn std::error::Error> = std::error::Error::source(error);
+    let mut text = String::new();
+    while let Some(cause) = source {
+        text = cause.to_string();
+        source = cause.source();
+    }
+    if text.is_empty() {
+        // A reqwest error without a source; strip its URL.
+        let mut error_text = error.to_string();
+        if let Some(url) = error.url() {
+            error_text = error_text.replace(url.as_str(), &display_url(url));
+        }
+        error_text
+    } else {
+        text
+    }
+}
+
+/// A redirect the client refused to follow, if `response` is one.
+pub fn refused_redirect(url: &Url, response: &Response) -> Option<HttpError> {
+    if !response.status().is_redirection() {
+        return None;
+    }
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let target = url.join(location).ok()?;
+    Some(HttpError::UnsafeRedirect {
+        url: display_url(url),
+        location: display_url(&target),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("pypi-AgEIcHlwaS5vcmc");
+        assert_eq!(format!("{secret}"), "***");
+        assert_eq!(format!("{secret:?}"), "Secret(***)");
+        assert_eq!(secret.expose(), "pypi-AgEIcHlwaS5vcmc");
+    }
+
+    #[test]
+    fn urls_are_shown_without_user_info() {
+        let url = Url::parse("https://__token__:pypi-x@upload.pypi.org/legacy/").unwrap();
+        assert_eq!(display_url(&url), "https://upload.pypi.org/legacy/");
+        let error = parse_url("ht!tp://user:pw@bad").unwrap_err();
+        assert!(!error.to_string().contains("pw"), "{error}");
+    }
+
+    #[test]
+    fn plain_http_with_credentials_only_to_loopback() {
+        for ok in [
+            "http://127.0.0.1:8080/",
+            "http://localhost/",
+            "http://[::1]:1/",
+            "https://pypi.org/",
+            "http://127.3.2.1/",
+        ] {
+            assert!(
+                check_transport(&Url::parse(ok).unwrap(), true).is_ok(),
+                "{ok}"
+            );
+        }
+        let error =
+            check_transport(&Url::parse("http://pypi.example.org/").unwrap(), true).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("refusing to send credentials to http://pypi.example.org/")
+        );
+        assert!(check_transport(&Url::parse("http://pypi.example.org/").unwrap(), false).is_ok());
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(status), "{status}");
+        }
+        for status in [200, 301, 400, 401, 403, 404, 409, 413, 501] {
+            assert!(!is_retryable_status(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = HttpConfig::new("test");
+        assert_eq!(config.backoff_for(0), Duration::from_secs(1));
+        assert_eq!(config.backoff_for(1), Duration::from_secs(2));
+        assert_eq!(config.backoff_for(3), Duration::from_secs(8));
+        assert_eq!(config.backoff_for(10), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn config_reads_its_environment() {
+        let env = Env::from_pairs([
+            ("CUSTODY_HTTP_RETRIES", "1"),
+            ("CUSTODY_HTTP_BACKOFF_MS", "5"),
+            ("CUSTODY_HTTP_TIMEOUT", "2"),
+        ]);
+        let config = HttpConfig::from_env("t", &env);
+        assert_eq!(config.retries, 1);
+        assert_eq!(config.backoff, Duration::from_millis(5));
+        assert_eq!(config.timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn connection_refused_is_retried_then_reported() {
+        // A port nobody listens on: bind, read the port, close.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
+        let mut config = HttpConfig::new("test");
+        config.retries = 2;
+        config.backoff = Duration::from_millis(1);
+        let client = client(&config).unwrap();
+        let mut retries = Vec::new();
+        let error = send_with_retry(
+            &config,
+            &url,
+            || client.get(url.clone()),
+            |attempt, reason, _| {
+                retries.push((attempt, reason.clone()));
+            },
+        )
+        .unwrap_err();
+        assert_eq!(retries.len(), 2);
+        assert!(
+            matches!(
+                error,
+                HttpError::Connect {
+                    attempts: Attempts(3),
+                    ..
+                }
+            ),
+            "{error}"
+        );
+        assert!(error.to_string().contains("(after 3 attempts)"), "{error}");
+    }
+}
