@@ -3,10 +3,14 @@
 //! sealed with a digest of its own. Merging, selecting and checking files against it
 //! live here, so every step that hands artifacts on re-verifies them the same way.
 
+mod approval;
 mod combine;
 mod model;
 mod verify;
 
+pub use approval::{
+    APPROVAL_VERSION, Approval, ApprovalError, ApprovedFile, Decision, approval_schema,
+};
 pub use combine::{CombineError, merge, select};
 pub use model::{
     Artifact, Job, MANIFEST_VERSION, Manifest, ManifestError, Selection, canonical_json,

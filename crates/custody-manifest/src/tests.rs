@@ -298,10 +298,11 @@ fn check_file_compares_size_before_hashing() {
     );
 }
 
-#[test]
-fn the_committed_schema_is_current() {
-    let path = custody_test_support::workspace_root().join("docs/schemas/manifest-v1.schema.json");
-    let generated = serde_json::to_string_pretty(&schema()).unwrap() + "\n";
+fn check_committed_schema(name: &str, schema: &serde_json::Value) {
+    let path = custody_test_support::workspace_root()
+        .join("docs/schemas")
+        .join(name);
+    let generated = serde_json::to_string_pretty(schema).unwrap() + "\n";
     if std::env::var_os("CUSTODY_UPDATE_SCHEMAS").is_some() {
         fs_err::create_dir_all(path.parent().unwrap()).unwrap();
         fs_err::write(&path, &generated).unwrap();
@@ -309,6 +310,12 @@ fn the_committed_schema_is_current() {
     let committed = fs_err::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == generated,
-        "docs/schemas/manifest-v1.schema.json is out of date\nhint: run `CUSTODY_UPDATE_SCHEMAS=1 cargo test -p custody-manifest` and commit the result"
+        "docs/schemas/{name} is out of date\nhint: run `CUSTODY_UPDATE_SCHEMAS=1 cargo test -p custody-manifest` and commit the result"
     );
+}
+
+#[test]
+fn the_committed_schemas_are_current() {
+    check_committed_schema("manifest-v1.schema.json", &schema());
+    check_committed_schema("approval-v1.schema.json", &crate::approval_schema());
 }
