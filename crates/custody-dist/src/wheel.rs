@@ -532,14 +532,20 @@ fn verify_hashes(
     problems: &mut Vec<Problem>,
 ) {
     let total = AtomicU64::new(0);
-    let found: Vec<Vec<Problem>> = jobs
+    // Largest first: one big extension module is a single deflate stream that cannot be
+    // split, so starting it early keeps the other workers busy with the small entries.
+    let mut order: Vec<&HashJob> = jobs.iter().collect();
+    order.sort_by_key(|job| std::cmp::Reverse(job.declared));
+    let mut found: Vec<(usize, Vec<Problem>)> = order
         .par_iter()
         .map_init(
             || (archive.clone(), vec![0u8; 64 * 1024]),
-            |(archive, buffer), job| hash_entry(archive, buffer, job, limits, &total),
+            |(archive, buffer), job| (job.index, hash_entry(archive, buffer, job, limits, &total)),
         )
         .collect();
-    problems.extend(found.into_iter().flatten());
+    // Report in archive order, whatever order the work ran in.
+    found.sort_by_key(|(index, _)| *index);
+    problems.extend(found.into_iter().flat_map(|(_, found)| found));
 }
 
 fn hash_entry(
