@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The main job, locally: the original project's build pipeline and release pipeline, on
+# the sample package in tests/fixtures/sample-project, with custody's steps.
+#
+#   build pipeline (two matrix jobs: python=3.7/x86/windows is the release set,
+#   python=3.11/x64/linux is not): build wheel (+ sdist in the release job), run
+#   pytest with JUnit and coverage output, collect and label the artifacts;
+#   fan-in: merge the jobs' manifests, select the release set, stage and verify it.
+#
+# Everything it writes is under target/demo/; it prints where each output went.
+# Needs only cargo and python3 (the tools come from PyPI into target/test-venv).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+demo=$root/target/demo
+bin=$root/target/debug
+if [[ -t 1 && -z "${NO_COLOR:-}" ]]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+where() { printf '   -> %-28s %s\n' "$1" "${2#"$root"/}"; }
+
+step "building the workspace"
+cargo build --workspace --bins --quiet
+
+step "preparing Python tools (target/test-venv)"
+eval "$(scripts/test-env.sh)"
+python=$CUSTODY_TEST_PYTHON
+
+rm -rf "$demo"
+mkdir -p "$demo/jobs"
+# The CI context the steps see: a local run (no CI variables), so nothing leaks in from
+# the machine's environment either.
+unset TF_BUILD GITHUB_ACTIONS GITLAB_CI
+export CUSTODY_CI_PROVIDER=none
+
+# The project's source under git, tagged as a release.
+src=$demo/source
+cp -r tests/fixtures/sample-project "$src"
+git -C "$src" init --quiet --initial-branch=main
+git -C "$src" -c user.name=demo -c user.email=demo@example.org add -A
+git -C "$src" -c user.name=demo -c user.email=demo@example.org commit --quiet -m "custody-sample 0.18.3"
+git -C "$src" tag v0.18.3
+
+# One matrix job: build, test, collect.
+job() {
+    local name=$1 python_label=$2 arch=$3 os=$4 with_sdist=$5
+    local out=$demo/jobs/$name
+    step "build job $name (python=$python_label arch=$arch os=$os)"
+    mkdir -p "$out/dist"
+    local formats=(--wheel)
+    [[ "$with_sdist" == yes ]] && formats+=(--sdist)
+    (
+        cd "$src"
+        # Reproducible wheels: the same bytes from every job, so the fan-in can tell a
+        # real conflict from a rebuild.
+        SOURCE_DATE_EPOCH=1700000000 "$python" -m build --no-isolation "${formats[@]}" \
+            --outdir "$out/dist" . >"$out/build.log" 2>&1
+        rm -rf build src/*.egg-info
+        PYTHONPATH=src "$python" -m pytest -q -p no:cacheprovider \
+            --junitxml="$out/junit.xml" --cov=custody_sample --cov-branch \
+            --cov-report=xml:"$out/coverage.xml" tests >"$out/pytest.log" 2>&1
+    )
+    "$bin/collect-artifacts" collect "$out/dist" --out "$out/dist/manifest.json" \
+        --label "python=$python_label" --label "arch=$arch" --label "os=$os"
+    where "build log" "$out/build.log"
+    where "pytest log" "$out/pytest.log"
+    where "JUnit XML" "$out/junit.xml"
+    where "coverage (Cobertura)" "$out/coverage.xml"
+    where "artifacts + manifest" "$out/dist/manifest.json"
+}
+
+job py37-x86 3.7 x86 windows yes
+job py311-x64 3.11 x64 linux no
+
+step "fan-in: merge the matrix, select the release set (python=3.7, arch=x86)"
+"$bin/collect-artifacts" merge "$demo"/jobs/*/dist/manifest.json --out "$demo/all.json"
+"$bin/collect-artifacts" select --manifest "$demo/all.json" --from "$demo/jobs" \
+    --where python=3.7 --where arch=x86 --kind wheel,sdist,executable \
+    --copy-to "$demo/release"
+"$bin/collect-artifacts" verify --manifest "$demo/release/release.json" --strict
+where "merged manifest" "$demo/all.json"
+where "release set" "$demo/release/"
+
+step "done"
+echo "Everything the demo wrote is under ${demo#"$root"/}/."
