@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use custody_output::ExitStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use thiserror::Error;
 
-use crate::{Manifest, canonical_json, write_atomically};
+use crate::{Manifest, write_atomically};
 
 /// The approval format version this code writes and reads.
 pub const APPROVAL_VERSION: u32 = 1;
@@ -178,14 +177,7 @@ impl Approval {
     }
 
     pub fn compute_digest(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("an approval always serializes");
-        if let Some(object) = value.as_object_mut() {
-            object.remove("digest");
-        }
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(canonical_json(&value)))
-        )
+        crate::seal_digest(self)
     }
 
     /// Reads a record and checks its version and its seal.

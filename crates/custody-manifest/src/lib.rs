@@ -14,7 +14,7 @@ pub use approval::{
 pub use combine::{CombineError, merge, select};
 pub use model::{
     Artifact, Job, MANIFEST_VERSION, Manifest, ManifestError, Selection, canonical_json,
-    write_atomically,
+    seal_digest, write_atomically,
 };
 pub use verify::{
     DirReport, EntryReport, FileCheck, candidates, check_file, index_dir, verify_dir,

@@ -238,14 +238,7 @@ impl Manifest {
     /// `sha256:` of the canonical JSON (sorted keys, no whitespace) of the manifest
     /// without its `digest` field. Stable across key order, whitespace and platforms.
     pub fn compute_digest(&self) -> String {
-        let mut value = serde_json::to_value(self).expect("a manifest always serializes");
-        if let Some(object) = value.as_object_mut() {
-            object.remove("digest");
-        }
-        format!(
-            "sha256:{}",
-            hex::encode(Sha256::digest(canonical_json(&value)))
-        )
+        seal_digest(self)
     }
 
     /// Reads a manifest and checks its version and its digest.
@@ -340,6 +333,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// The seal of a JSON document: `sha256:` of the canonical JSON of `document` without
+/// its top-level `digest` field. Manifests and approval records are sealed this way.
+pub fn seal_digest(document: &impl Serialize) -> String {
+    let mut value = serde_json::to_value(document).expect("custody documents always serialize");
+    if let Some(object) = value.as_object_mut() {
+        object.remove("digest");
+    }
+    format!(
+        "sha256:{}",
+        hex::encode(Sha256::digest(canonical_json(&value)))
+    )
 }
 
 /// JSON with object keys sorted and no whitespace: the form digests are taken of.
