@@ -380,7 +380,10 @@ impl Output {
             for line in err.to_string().lines() {
                 if let Some(hint) = line.strip_prefix("hint: ") {
                     hints.push(hint.to_owned());
-                } else if !line.trim().is_empty() && !lines.iter().any(|l| l == line) {
+                } else if !line.trim().is_empty()
+                    // A cause the message above already quotes adds nothing.
+                    && !lines.iter().any(|l: &String| l.contains(line))
+                {
                     lines.push(line.to_owned());
                 }
             }
@@ -634,6 +637,29 @@ mod tests {
         assert_eq!(
             captured.stderr(),
             "error: cannot read `dist/a.whl`\n  caused by: No such file or directory\nhint: run the build first\n"
+        );
+    }
+
+    #[test]
+    fn a_cause_quoted_in_the_message_is_not_repeated() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "`a.json` is not a manifest: {}", self.0)
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let (mut out, captured) = Output::capture(config(Provider::None));
+        let inner = std::io::Error::other("missing field `name`");
+        out.report_error(&Outer(inner)).unwrap();
+        assert_eq!(
+            captured.stderr(),
+            "error: `a.json` is not a manifest: missing field `name`\n"
         );
     }
 
