@@ -9,7 +9,9 @@ use custody_output::{Context, Diagnostic, ExitStatus, Failure, Level, StepResult
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::{CollectArgs, GENERATOR, InspectArgs, inputs, pairs_to_map, report, write_manifest};
+use custody_cli::inputs;
+
+use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map, report, write_manifest};
 
 /// At most this many problems per artifact on the terminal; `--json` has them all.
 const PROBLEMS_SHOWN: usize = 20;

@@ -5,7 +5,6 @@
 //! verifies any directory against a manifest, offline.
 
 mod collect;
-mod inputs;
 mod report;
 mod select;
 mod verify;

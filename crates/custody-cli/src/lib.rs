@@ -4,6 +4,8 @@
 //! with indicatif on a terminal or as one line per item in CI logs, reports failures
 //! with their cause chain and hint, and maps everything to the shared exit codes.
 
+pub mod inputs;
+
 mod progress;
 
 use std::io::IsTerminal;

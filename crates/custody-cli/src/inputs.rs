@@ -1,5 +1,6 @@
 //! Turning `PATH|GLOB...` arguments into the list of artifact files: files as given,
-//! directories walked, globs expanded here so they work on Windows shells too.
+//! directories walked, globs expanded here so they work on Windows shells too. Shared by
+//! every step that takes artifacts on its command line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,7 +9,7 @@ use custody_output::{Classify, Context, ExitStatus};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
-pub(crate) enum InputError {
+pub enum InputError {
     #[error("`{0}` does not exist\nhint: check the path, or run the build step first")]
     Missing(String),
     #[error("`{0}` matches no file\nhint: check the pattern, or run the build step first")]
@@ -60,7 +61,7 @@ fn is_manifest(path: &Path) -> bool {
 
 /// Expands the arguments into artifact files. `exclude` paths (the manifest being
 /// written) are skipped. File names must be unique: they identify artifacts.
-pub(crate) fn resolve(
+pub fn resolve(
     inputs: &[String],
     exclude: &[PathBuf],
     context: &Context,
@@ -124,7 +125,10 @@ pub(crate) fn resolve(
     files.dedup();
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
     for file in &files {
-        let name = custody_dist::file_name_of(file);
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if let Some(first) = by_name.insert(name.clone(), file.clone()) {
             return Err(InputError::DuplicateName {
                 name,
