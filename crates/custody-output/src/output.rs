@@ -294,7 +294,8 @@ impl Output {
         // command marker before escaping, so even the agent's "first marker wins" rule
         // is not what keeps us safe.
         let message = self.safe_text(&diagnostic.message);
-        let file = diagnostic.file.as_deref().map(|f| self.redact(f));
+        // File names are untrusted too; a real path is left as it is.
+        let file = diagnostic.file.as_deref().map(|f| self.safe_text(f));
         let title = diagnostic.title.as_deref().map(|t| self.safe_text(t));
         match self.config.provider {
             Provider::AzurePipelines if level != Level::Notice => {

@@ -3,6 +3,11 @@
 //! default and broken on purpose where a test needs a bad archive.
 #![allow(clippy::missing_panics_doc)]
 
+mod mock;
+mod pypiserver;
+pub use mock::{MockServer, Recorded, Reply, multipart_fields};
+pub use pypiserver::{PypiServer, free_port, python_with_path};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -85,6 +90,17 @@ pub fn pypi_artifact_names() -> Vec<String> {
         .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
         .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
         .collect()
+}
+
+/// The sha256 of `data`, lowercase hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use std::fmt::Write as _;
+    Sha256::digest(data)
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
 }
 
 /// The RECORD hash of `data`.

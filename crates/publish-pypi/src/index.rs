@@ -1,0 +1,320 @@
+//! What the index already has: the project's page on the simple API, as PEP 691 JSON
+//! where the index speaks it, else the PEP 503 HTML page (pypiserver, older indexes).
+//! This is what makes re-runs safe: a file present with the same sha256 is "already
+//! published", the same name with another hash is a conflict.
+
+use std::collections::BTreeMap;
+
+use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
+
+const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
+
+/// The files of one project on the index: file name → sha256 (when the index tells it).
+pub(crate) type Published = BTreeMap<String, Option<String>>;
+
+/// The simple index for an upload URL: PyPI's and TestPyPI's are known; any other
+/// index (pypiserver, devpi-style roots) serves it under `<URL>/simple/`.
+pub(crate) fn default_index_url(upload: &Url) -> Url {
+    let host = upload.host_str().unwrap_or_default();
+    let known = match host {
+        "upload.pypi.org" | "pypi.org" => Some("https://pypi.org/simple/"),
+        "test.pypi.org" => Some("https://test.pypi.org/simple/"),
+        _ => None,
+    };
+    if let Some(known) = known {
+        return Url::parse(known).expect("a valid constant URL");
+    }
+    let mut base = upload.clone();
+    let path = base
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/legacy")
+        .to_owned();
+    base.set_path(&format!("{path}/simple/"));
+    base.set_query(None);
+    base
+}
+
+/// The page of a project (PEP 503-normalized name) on the simple index.
+pub(crate) fn project_url(index: &Url, normalized_name: &str) -> Url {
+    let mut base = index.clone();
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base.join(&format!("{normalized_name}/")).unwrap_or(base)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IndexError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(
+        "the index page `{url}` answered {status}{detail}\nhint: check --index-url; it must be the simple index of the repository you upload to"
+    )]
+    Status {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+/// Looks `normalized_name` up. A 404 means the project is not there yet.
+pub(crate) fn lookup(
+    client: &Client,
+    config: &HttpConfig,
+    index: &Url,
+    normalized_name: &str,
+    auth: Option<(&str, &Secret)>,
+    on_retry: &mut dyn FnMut(String),
+) -> Result<Published, IndexError> {
+    let url = project_url(index, normalized_name);
+    let response = send_with_retry(
+        config,
+        &url,
+        || {
+            let request = client.get(url.clone()).header("Accept", ACCEPT);
+            match auth {
+                Some((user, password)) => request.basic_auth(user, Some(password.expose())),
+                None => request,
+            }
+        },
+        |attempt, reason, delay| {
+            on_retry(format!(
+                "{}: {reason}; retry {attempt} in {:.1} s",
+                display_url(&url),
+                delay.as_secs_f32()
+            ));
+        },
+    )?;
+    let status = response.status().as_u16();
+    if status == 404 {
+        return Ok(Published::new());
+    }
+    if let Some(error) = custody_http::refused_redirect(&url, &response) {
+        return Err(error.into());
+    }
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let body = response.text().map_err(|e| HttpError::Connect {
+        url: display_url(&url),
+        reason: custody_http::describe(&e),
+        attempts: custody_http::Attempts(1),
+    })?;
+    if !(200..300).contains(&status) {
+        return Err(IndexError::Status {
+            url: display_url(&url),
+            status,
+            detail: short_detail(&body),
+        });
+    }
+    if content_type.contains("json") {
+        Ok(parse_json(&body))
+    } else {
+        Ok(parse_html(&body))
+    }
+}
+
+/// The first line of a server's answer, trimmed, for error messages.
+pub(crate) fn short_detail(body: &str) -> String {
+    let text = strip_tags(body);
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    if line.is_empty() {
+        String::new()
+    } else {
+        let shown: String = line.chars().take(200).collect();
+        format!(": {shown}")
+    }
+}
+
+fn strip_tags(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push('\n');
+            }
+            _ if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text
+}
+
+fn parse_json(body: &str) -> Published {
+    let mut published = Published::new();
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
+        return published;
+    };
+    for file in value
+        .get("files")
+        .and_then(|f| f.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = file.get("filename").and_then(|n| n.as_str()) else {
+            continue;
+        };
+        let sha256 = file
+            .get("hashes")
+            .and_then(|h| h.get("sha256"))
+            .and_then(|h| h.as_str())
+            .map(str::to_ascii_lowercase);
+        published.insert(name.to_owned(), sha256);
+    }
+    published
+}
+
+/// PEP 503: one anchor per file, its text the file name, its `href` ending in
+/// `#sha256=<hex>` where the index knows the hash.
+fn parse_html(body: &str) -> Published {
+    let mut published = Published::new();
+    let mut rest = body;
+    while let Some(start) = find_ascii_case_insensitive(rest, "<a ") {
+        rest = &rest[start + 3..];
+        let Some(tag_end) = rest.find('>') else { break };
+        let attributes = &rest[..tag_end];
+        let after = &rest[tag_end + 1..];
+        let Some(close) = find_ascii_case_insensitive(after, "</a>") else {
+            break;
+        };
+        let text = decode_entities(after[..close].trim());
+        let href = attribute(attributes, "href")
+            .map(|h| decode_entities(&h))
+            .unwrap_or_default();
+        let sha256 = href
+            .split_once("#sha256=")
+            .map(|(_, hash)| hash.trim().to_ascii_lowercase());
+        let name = if text.is_empty() {
+            href.split('#')
+                .next()
+                .unwrap_or_default()
+                .rsplit('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            text
+        };
+        if !name.is_empty() {
+            published.insert(name, sha256);
+        }
+        rest = &after[close + 4..];
+    }
+    published
+}
+
+fn find_ascii_case_insensitive(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+fn attribute(attributes: &str, name: &str) -> Option<String> {
+    let position = find_ascii_case_insensitive(attributes, &format!("{name}="))?;
+    let value = &attributes[position + name.len() + 1..];
+    let quote = value.chars().next()?;
+    if quote == '"' || quote == '\'' {
+        let value = &value[1..];
+        Some(value[..value.find(quote)?].to_owned())
+    } else {
+        Some(
+            value
+                .split(char::is_whitespace)
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    }
+}
+
+fn decode_entities(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_urls_for_known_and_other_repositories() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        assert_eq!(
+            default_index_url(&url("https://upload.pypi.org/legacy/")).as_str(),
+            "https://pypi.org/simple/"
+        );
+        assert_eq!(
+            default_index_url(&url("https://test.pypi.org/legacy/")).as_str(),
+            "https://test.pypi.org/simple/"
+        );
+        assert_eq!(
+            default_index_url(&url("http://127.0.0.1:8080/")).as_str(),
+            "http://127.0.0.1:8080/simple/"
+        );
+        assert_eq!(
+            default_index_url(&url("https://pkgs.example.org/legacy/")).as_str(),
+            "https://pkgs.example.org/simple/"
+        );
+        assert_eq!(
+            project_url(&url("http://127.0.0.1:1/simple"), "custody-sample").as_str(),
+            "http://127.0.0.1:1/simple/custody-sample/"
+        );
+    }
+
+    #[test]
+    fn pep_691_json() {
+        let body = r#"{"meta":{"api-version":"1.1"},"name":"six","files":[
+            {"filename":"six-1.17.0-py2.py3-none-any.whl","hashes":{"sha256":"AB12"},"url":"x"},
+            {"filename":"six-1.17.0.tar.gz","hashes":{},"url":"y"}]}"#;
+        let published = parse_json(body);
+        assert_eq!(
+            published["six-1.17.0-py2.py3-none-any.whl"].as_deref(),
+            Some("ab12")
+        );
+        assert_eq!(published["six-1.17.0.tar.gz"], None);
+    }
+
+    #[test]
+    fn pep_503_html_as_pypiserver_and_pypi_write_it() {
+        let body = "<!DOCTYPE html><html><body><h1>Links for custody-sample</h1>\n\
+            <a href=\"/packages/custody_sample-0.18.3-py3-none-any.whl#sha256=f589e8\">custody_sample-0.18.3-py3-none-any.whl</a><br>\n\
+            <A HREF='../../packages/custody_sample-0.18.3.tar.gz#sha256=1FDE' data-requires-python=\"&gt;=3.8\">custody_sample-0.18.3.tar.gz</A>\n\
+            <a href=\"/packages/old-1.0.zip\">old-1.0.zip</a></body></html>";
+        let published = parse_html(body);
+        assert_eq!(published.len(), 3);
+        assert_eq!(
+            published["custody_sample-0.18.3-py3-none-any.whl"].as_deref(),
+            Some("f589e8")
+        );
+        assert_eq!(
+            published["custody_sample-0.18.3.tar.gz"].as_deref(),
+            Some("1fde")
+        );
+        assert_eq!(published["old-1.0.zip"], None);
+    }
+
+    #[test]
+    fn server_details_are_one_trimmed_line() {
+        assert_eq!(
+            short_detail("<html><head><title>400 File already exists.</title></head><body>..."),
+            ": 400 File already exists."
+        );
+        assert_eq!(short_detail(""), "");
+    }
+}

@@ -1,0 +1,147 @@
+//! `publish-pypi`: the last link of the chain of custody. It uploads exactly the wheels
+//! and sdists a (approved) release manifest lists to PyPI or any index that speaks the
+//! legacy upload API, after re-checking every file's size and digests against the
+//! manifest and running a pre-flight check of every file before the first byte leaves.
+//! Files the index already has (same sha256) are skipped, so a failed release can be
+//! re-run and uploads only what is missing.
+
+mod credentials;
+mod form;
+mod index;
+mod plan;
+mod preflight;
+mod upload;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use custody_cli::{GlobalArgs, HasGlobal, after_help};
+use custody_output::{Context, StepResult};
+
+/// Where files go when no repository URL is given.
+pub const PYPI_UPLOAD_URL: &str = "https://upload.pypi.org/legacy/";
+
+/// Upload wheels and sdists to PyPI or a compatible index, exactly as verified and approved.
+///
+/// Every file is checked before the first upload: its size and digests against the
+/// manifest, its content (wheel RECORD hashes, sdist layout) and its metadata against
+/// what PyPI would reject. Files already on the index with the same sha256 are skipped,
+/// so re-running a failed release uploads only what is missing.
+#[derive(Debug, Parser)]
+#[command(
+    name = "publish-pypi",
+    version,
+    after_long_help = after_help(EXAMPLES),
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub upload: UploadArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+const EXAMPLES: &str =
+    "  # The release pipeline: publish the approved release set (PYPI_LOGIN/PYPI_PASSWORD
+  # or TWINE_USERNAME/TWINE_PASSWORD, or trusted publishing on GitHub Actions)
+  publish-pypi --manifest release/release.json --approval approval.json
+
+  # Without a manifest, like `twine upload`
+  publish-pypi dist/*
+
+  # To TestPyPI or a private index; see what would happen first
+  publish-pypi --manifest release.json --repository-url https://test.pypi.org/legacy/ --dry-run
+
+  # Only the pre-flight check (no network)
+  publish-pypi check dist/*
+";
+
+impl HasGlobal for Cli {
+    fn global(&self) -> &GlobalArgs {
+        &self.global
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run only the pre-flight check of every file (no network, nothing uploaded).
+    ///
+    /// Checks what `twine check` checks (required metadata, a known description content
+    /// type, a description), what PyPI rejects (metadata version, local versions, sdist
+    /// names, both License and License-Expression, over-long fields, URL requirements),
+    /// the agreement of file name and metadata, and the whole wheel and sdist
+    /// verification of collect-artifacts.
+    Check(CheckArgs),
+}
+
+/// What to publish: a manifest, or files.
+#[derive(Debug, Clone, Args)]
+pub struct Selection {
+    /// Wheels and sdists to publish, without a manifest (files, directories, globs).
+    #[arg(value_name = "PATH|GLOB", conflicts_with = "manifest")]
+    pub files: Vec<String>,
+    /// The release manifest (from `collect-artifacts select`): exactly its wheels and
+    /// sdists are published, after their size and digests are checked.
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// Where the manifest's files are. Default: the manifest's directory.
+    #[arg(long, value_name = "DIR", requires = "manifest")]
+    pub from: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+}
+
+/// When to use trusted publishing (OIDC) instead of a stored credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TrustedPublishing {
+    /// On GitHub Actions with `id-token: write` and no credentials given.
+    Auto,
+    /// Always; fail when the CI cannot provide an identity token.
+    Always,
+    /// Never; credentials are required.
+    Never,
+}
+
+// Doc comments are the --help text: plain words and URLs, not Markdown.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Clone, Args)]
+pub struct UploadArgs {
+    #[command(flatten)]
+    pub selection: Selection,
+    /// An approval record from `approve-gate`: publishing is refused unless it approves
+    /// exactly this manifest (same digest).
+    #[arg(long, value_name = "FILE", requires = "manifest")]
+    pub approval: Option<PathBuf>,
+    /// The upload URL. Default: TWINE_REPOSITORY_URL, else https://upload.pypi.org/legacy/.
+    #[arg(long, value_name = "URL")]
+    pub repository_url: Option<String>,
+    /// The simple index used to see what is already published. Default: derived from
+    /// the repository URL (https://pypi.org/simple/ for PyPI, `<URL>/simple/` otherwise).
+    #[arg(long, value_name = "URL")]
+    pub index_url: Option<String>,
+    /// User name. Default: PYPI_LOGIN, else TWINE_USERNAME; `__token__` for API tokens.
+    #[arg(long, short = 'u', value_name = "NAME")]
+    pub username: Option<String>,
+    /// Password or API token. Prefer the environment: PYPI_PASSWORD or TWINE_PASSWORD.
+    #[arg(long, short = 'p', value_name = "SECRET", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Trusted publishing (OIDC) instead of a stored credential.
+    #[arg(long, value_enum, default_value_t = TrustedPublishing::Auto)]
+    pub trusted_publishing: TrustedPublishing,
+    /// Do everything but the upload: checks, credentials, the index lookup.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn run(cli: Cli, context: &mut Context) -> StepResult {
+    match cli.command {
+        Some(Command::Check(args)) => upload::check(&args.selection, context),
+        None => upload::publish(&cli.upload, context),
+    }
+}
