@@ -6,6 +6,9 @@
 #   python=3.11/x64/linux is not): build wheel (+ sdist in the release job), run
 #   pytest with JUnit and coverage output, collect and label the artifacts;
 #   fan-in: merge the jobs' manifests, select the release set, stage and verify it.
+#   release pipeline: start a pypiserver on 127.0.0.1, publish the release set with
+#   publish-pypi (a dry run first, then the upload, then a re-run that skips what is
+#   there), and pip install the released package from that index.
 #
 # Everything it writes is under target/demo/; it prints where each output went.
 # Needs only cargo and python3 (the tools come from PyPI into target/test-venv).
@@ -80,6 +83,34 @@ step "fan-in: merge the matrix, select the release set (python=3.7, arch=x86)"
 "$bin/collect-artifacts" verify --manifest "$demo/release/release.json" --strict
 where "merged manifest" "$demo/all.json"
 where "release set" "$demo/release/"
+
+step "release pipeline: publish to a local index and install from it"
+index=$demo/index
+mkdir -p "$index/packages"
+"$python" -c "from passlib.apache import HtpasswdFile as H; h=H('$index/htpasswd', new=True); h.set_password('demo', 'demo-upload-pw'); h.save()"
+port=$("$python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+"$(dirname "$python")/pypi-server" run -i 127.0.0.1 -p "$port" -P "$index/htpasswd" -a update \
+    --disable-fallback "$index/packages" >"$index/server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+for _ in $(seq 100); do
+    "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
+    sleep 0.2
+done
+export PYPI_LOGIN=demo PYPI_PASSWORD=demo-upload-pw
+"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/" --dry-run
+"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/"
+"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/" \
+    --json >"$demo/publish-rerun.json"
+unset PYPI_LOGIN PYPI_PASSWORD
+"$python" -m pip install --quiet --isolated --no-cache-dir --no-deps --disable-pip-version-check \
+    --index-url "http://127.0.0.1:$port/simple/" --target "$demo/installed" custody-sample==0.18.3
+PYTHONPATH="$demo/installed" "$python" -c \
+    "import custody_sample, importlib.metadata as m; print('installed custody-sample', m.version('custody-sample'), 'from the local index:', custody_sample.bit_positions('demo')[:3])"
+where "index (pypiserver)" "http://127.0.0.1:$port/simple/ (stopped at exit)"
+where "index storage" "$index/packages/"
+where "re-run result (JSON)" "$demo/publish-rerun.json"
+where "installed package" "$demo/installed/"
 
 step "done"
 echo "Everything the demo wrote is under ${demo#"$root"/}/."

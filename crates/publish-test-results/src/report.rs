@@ -1,0 +1,272 @@
+//! Where the results go: the terminal (a readable summary), Azure Pipelines (the
+//! `results.publish` command that attaches the run, and `task.logissue` per failure),
+//! GitHub Actions (capped annotations, a Markdown job summary within GitHub's size limit,
+//! step outputs), and `--json`. Test names and messages are untrusted: everything
+//! echoed goes through the shared output, which neutralizes CI command markers.
+
+use std::path::PathBuf;
+
+use anstyle::{AnsiColor, Style};
+use custody_ci::Provider;
+use custody_output::github::SUMMARY_LIMIT_BYTES;
+use custody_output::{Context, Diagnostic, Failure, Level, azure};
+
+use crate::Cli;
+use crate::junit::{Failure as TestFailure, Outcome, Results, Totals};
+
+fn seconds(time: f64) -> String {
+    if time >= 60.0 {
+        format!("{}m {:.0}s", (time / 60.0).floor(), time % 60.0)
+    } else {
+        format!("{time:.2}s")
+    }
+}
+
+/// `120 passed, 2 failed, 1 error, 3 skipped, 1 xfailed` (zero counts left out).
+fn counts(totals: &Totals) -> String {
+    let mut parts = vec![format!("{} passed", totals.passed)];
+    for (count, word) in [
+        (totals.failed, "failed"),
+        (
+            totals.errors,
+            if totals.errors == 1 {
+                "error"
+            } else {
+                "errors"
+            },
+        ),
+        (totals.skipped, "skipped"),
+        (totals.xfailed, "xfailed"),
+        (totals.flaky, "flaky"),
+    ] {
+        if count > 0 {
+            parts.push(format!("{count} {word}"));
+        }
+    }
+    parts.join(", ")
+}
+
+fn location(failure: &TestFailure) -> String {
+    match (&failure.file, failure.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}"),
+        (Some(file), None) => file.clone(),
+        _ => failure.report.clone(),
+    }
+}
+
+pub(crate) fn publish(
+    cli: &Cli,
+    context: &mut Context,
+    files: &[PathBuf],
+    title: &str,
+    results: &Results,
+) -> Result<(), Failure> {
+    let totals = &results.totals;
+    let slowest: Vec<_> = results.slowest().into_iter().take(cli.slowest).collect();
+    let env = |e: std::io::Error| Failure::environment(e);
+
+    if context.out.is_json() {
+        let value = serde_json::json!({
+            "title": title,
+            "totals": totals,
+            "reports": results.reports,
+            "failures": results.failures,
+            "failures_listed": results.failures.len(),
+            "slowest": slowest,
+        });
+        context.out.json(&value).map_err(env)?;
+    }
+
+    // Azure: attach the run to the build, then one issue per failure (capped).
+    if context.out.provider() == Provider::AzurePipelines {
+        let result_files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        let line = azure::command(
+            "results.publish",
+            &[
+                ("type", "JUnit"),
+                ("mergeResults", "true"),
+                ("runTitle", title),
+                ("publishRunAttachments", "true"),
+                ("failTaskOnFailedTests", "false"),
+                ("resultFiles", &result_files.join(",")),
+            ],
+            "",
+        );
+        context.out.command(&line).map_err(env)?;
+    }
+
+    // Failures: annotations in CI (capped), a readable list on the terminal.
+    let failing = totals.failed + totals.errors;
+    let annotated = results.failures.len().min(cli.max_annotations);
+    for failure in &results.failures[..annotated] {
+        let kind = if failure.outcome == Outcome::Error {
+            "error"
+        } else {
+            "failed"
+        };
+        let mut message = format!("{} {kind}: {}", failure.test, failure.message);
+        if context.out.provider() == Provider::None && !failure.details.is_empty() {
+            message.push('\n');
+            for line in failure.details.lines() {
+                message.push_str("    ");
+                message.push_str(line);
+                message.push('\n');
+            }
+        }
+        let mut diagnostic = Diagnostic::new(message.trim_end().to_owned());
+        // The annotation's title in CI; on a terminal the line says it already.
+        if context.out.provider() != Provider::None {
+            diagnostic = diagnostic.title(format!("{title}: {}", failure.test));
+        }
+        if let Some(file) = &failure.file {
+            diagnostic = diagnostic.at(file.clone(), failure.line);
+        }
+        context
+            .out
+            .diagnostic(Level::Error, &diagnostic)
+            .map_err(env)?;
+    }
+    let rest = failing.saturating_sub(annotated as u64);
+    if rest > 0 {
+        context
+            .out
+            .diagnostic(
+                Level::Notice,
+                &Diagnostic::new(format!("{rest} more failing test(s) not annotated (all of them with --json and in the summary)")),
+            )
+            .map_err(env)?;
+    }
+
+    // Outputs for later steps.
+    for (name, value) in [
+        ("tests", totals.tests),
+        ("passed", totals.passed),
+        ("failed", totals.failed),
+        ("errors", totals.errors),
+        ("skipped", totals.skipped),
+    ] {
+        context
+            .out
+            .set_output(name, &value.to_string())
+            .map_err(env)?;
+    }
+
+    let markdown = summary_markdown(context, title, results, &slowest);
+    context
+        .out
+        .summary("publish-test-results", &markdown)
+        .map_err(env)?;
+
+    // The terminal summary.
+    if !context.out.is_json() {
+        if !slowest.is_empty() && slowest[0].time > 0.0 {
+            context.out.info("Slowest tests:").map_err(env)?;
+            for test in &slowest {
+                context
+                    .out
+                    .info(&format!("  {:>9}  {}", seconds(test.time), test.test))
+                    .map_err(env)?;
+            }
+        }
+        let style = if failing > 0 {
+            Style::new().bold().fg_color(Some(AnsiColor::Red.into()))
+        } else {
+            Style::new().bold().fg_color(Some(AnsiColor::Green.into()))
+        };
+        let line = format!(
+            "{title}: {} of {} tests, in {} ({} report(s))",
+            counts(totals),
+            totals.tests,
+            seconds(totals.duration),
+            results.reports.len()
+        );
+        let painted = context.out.paint(style, &context.out.safe_text(&line));
+        context.out.info(&painted).map_err(env)?;
+    }
+    Ok(())
+}
+
+/// The job summary: totals, failures (as many as fit), slowest tests.
+fn summary_markdown(
+    context: &Context,
+    title: &str,
+    results: &Results,
+    slowest: &[crate::junit::Timed],
+) -> String {
+    let totals = &results.totals;
+    let cell = |text: &str| {
+        context
+            .out
+            .safe_text(text)
+            .replace('|', "\\|")
+            .replace('\n', " ")
+    };
+    let icon = if totals.failed + totals.errors > 0 {
+        "❌"
+    } else {
+        "✅"
+    };
+    let mut markdown = format!(
+        "### {icon} {}\n\n| Tests | Passed | Failed | Errors | Skipped | xfailed | Duration |\n|---|---|---|---|---|---|---|\n| {} | {} | {} | {} | {} | {} | {} |\n",
+        cell(title),
+        totals.tests,
+        totals.passed,
+        totals.failed,
+        totals.errors,
+        totals.skipped,
+        totals.xfailed,
+        seconds(totals.duration)
+    );
+    if !results.failures.is_empty() {
+        markdown.push_str("\n#### Failures\n\n");
+        // Leave room for the slowest table and the closing note.
+        let budget = SUMMARY_LIMIT_BYTES - 8 * 1024;
+        let mut listed: u64 = 0;
+        for failure in &results.failures {
+            let mut entry = format!(
+                "<details><summary><code>{}</code> — {} ({})</summary>\n\n```text\n{}\n```\n\n</details>\n",
+                html(&cell(&failure.test)),
+                html(&cell(&failure.message)),
+                html(&location(failure)),
+                context
+                    .out
+                    .safe_text(&failure.details)
+                    .replace("```", "'''")
+            );
+            if failure.details.is_empty() {
+                entry = format!(
+                    "- <code>{}</code> — {} ({})\n",
+                    html(&cell(&failure.test)),
+                    html(&cell(&failure.message)),
+                    html(&location(failure))
+                );
+            }
+            if markdown.len() + entry.len() > budget {
+                break;
+            }
+            markdown.push_str(&entry);
+            listed += 1;
+        }
+        let total = totals.failed + totals.errors;
+        if listed < total {
+            markdown.push_str(&format!("\n… and {} more (the summary has a size limit; `--json` lists up to {} failures).\n", total - listed, crate::junit::FAILURES_KEPT));
+        }
+    }
+    if !slowest.is_empty() && slowest[0].time > 0.0 {
+        markdown.push_str("\n#### Slowest tests\n\n| Time | Test |\n|---|---|\n");
+        for test in slowest {
+            markdown.push_str(&format!(
+                "| {} | `{}` |\n",
+                seconds(test.time),
+                cell(&test.test).replace('`', "'")
+            ));
+        }
+    }
+    markdown
+}
+
+fn html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
