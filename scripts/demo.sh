@@ -4,8 +4,10 @@
 #
 #   build pipeline (two matrix jobs: python=3.7/x86/windows is the release set,
 #   python=3.11/x64/linux is not): build wheel (+ sdist in the release job), run
-#   pytest with JUnit and coverage output, collect and label the artifacts;
+#   pytest with JUnit and coverage output, publish-test-results, collect and label the
+#   artifacts;
 #   fan-in: merge the jobs' manifests, select the release set, stage and verify it.
+#   release decision: tag-build checks the tag v0.18.3 against the release set's version.
 #   release pipeline: start a pypiserver on 127.0.0.1, publish the release set with
 #   publish-pypi (a dry run first, then the upload, then a re-run that skips what is
 #   there), and pip install the released package from that index.
@@ -63,11 +65,14 @@ job() {
             --junitxml="$out/junit.xml" --cov=custody_sample --cov-branch \
             --cov-report=xml:"$out/coverage.xml" tests >"$out/pytest.log" 2>&1
     )
+    "$bin/publish-test-results" "$out/junit.xml" --title "Python $python_label $arch" \
+        --fail-on none --json >"$out/test-results.json"
     "$bin/collect-artifacts" collect "$out/dist" --out "$out/dist/manifest.json" \
         --label "python=$python_label" --label "arch=$arch" --label "os=$os"
     where "build log" "$out/build.log"
     where "pytest log" "$out/pytest.log"
     where "JUnit XML" "$out/junit.xml"
+    where "test results (JSON)" "$out/test-results.json"
     where "coverage (Cobertura)" "$out/coverage.xml"
     where "artifacts + manifest" "$out/dist/manifest.json"
 }
@@ -83,6 +88,9 @@ step "fan-in: merge the matrix, select the release set (python=3.7, arch=x86)"
 "$bin/collect-artifacts" verify --manifest "$demo/release/release.json" --strict
 where "merged manifest" "$demo/all.json"
 where "release set" "$demo/release/"
+
+step "release decision: tag-build on the tagged commit (v0.18.3)"
+(cd "$src" && "$bin/tag-build" --manifest "$demo/release/release.json" --require-release)
 
 step "release pipeline: publish to a local index and install from it"
 index=$demo/index

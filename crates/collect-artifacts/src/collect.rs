@@ -5,16 +5,13 @@ use std::path::{Path, PathBuf};
 
 use custody_dist::{Inspection, Limits, Problem, inspect};
 use custody_manifest::{Artifact, Job, Manifest};
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, Level, StepResult};
+use custody_output::{Context, Diagnostic, ExitStatus, Failure, StepResult};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use custody_cli::inputs;
 
 use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map, report, write_manifest};
-
-/// At most this many problems per artifact on the terminal; `--json` has them all.
-const PROBLEMS_SHOWN: usize = 20;
 
 /// Verifies `files` in parallel, in input order.
 pub(crate) fn inspect_all(
@@ -45,48 +42,17 @@ struct FileProblem<'a> {
 
 /// Reports every problem; returns how many artifacts have errors.
 fn report_problems(inspections: &[Inspection], context: &mut Context) -> Result<usize, Failure> {
-    let mut failed = 0;
     for inspection in inspections {
         let shown_path = context.display(&inspection.path);
-        let mut shown = 0;
-        for problem in &inspection.problems {
-            if shown == PROBLEMS_SHOWN {
-                break;
-            }
-            let level = if problem.is_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            let mut diagnostic = Diagnostic::new(format!(
-                "`{}` {} [{}]",
-                inspection.file_name, problem.message, problem.code
-            ))
-            .at(shown_path.clone(), None);
-            if let Some(hint) = &problem.hint {
-                diagnostic = diagnostic.hint(hint.clone());
-            }
-            context
-                .out
-                .diagnostic(level, &diagnostic)
-                .map_err(Failure::environment)?;
-            shown += 1;
-        }
-        if inspection.problems.len() > shown {
-            let more = inspection.problems.len() - shown;
-            context
-                .out
-                .info(&format!(
-                    "  ... and {more} more problem(s) in `{}` (all of them with --json)",
-                    inspection.file_name
-                ))
-                .map_err(Failure::environment)?;
-        }
-        if !inspection.is_ok() {
-            failed += 1;
-        }
+        custody_dist::problem::report(
+            &mut context.out,
+            &inspection.file_name,
+            &shown_path,
+            &inspection.problems,
+        )
+        .map_err(Failure::environment)?;
     }
-    Ok(failed)
+    Ok(inspections.iter().filter(|i| !i.is_ok()).count())
 }
 
 fn problems_json(inspections: &[Inspection], context: &Context) -> Vec<serde_json::Value> {

@@ -13,7 +13,7 @@ use custody_http::reqwest::blocking::multipart::{Form, Part};
 use custody_http::{
     Client, HttpConfig, Url, check_transport, display_url, parse_url, send_with_retry,
 };
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, Level, Progress, StepResult};
+use custody_output::{Context, Diagnostic, ExitStatus, Failure, Progress, StepResult};
 use serde::Serialize;
 
 use crate::credentials::{self, Credentials};
@@ -22,8 +22,6 @@ use crate::plan::{self, Plan, Planned};
 use crate::{PYPI_UPLOAD_URL, Selection, UploadArgs, form};
 
 const USER_AGENT: &str = concat!("custody-publish-pypi/", env!("CARGO_PKG_VERSION"));
-/// At most this many problems per file on the terminal; `--json` has them all.
-const PROBLEMS_SHOWN: usize = 20;
 
 /// What happened to one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -100,36 +98,13 @@ impl FileResult {
 /// Prints every problem of every file, errors and warnings, against its file.
 fn report_problems(plan: &Plan, context: &mut Context) -> Result<(), Failure> {
     for file in &plan.files {
-        for (shown, problem) in file.problems.iter().enumerate() {
-            if shown == PROBLEMS_SHOWN {
-                let more = file.problems.len() - shown;
-                context
-                    .out
-                    .info(&format!(
-                        "  ... and {more} more problem(s) in `{}` (all of them with --json)",
-                        file.file_name
-                    ))
-                    .map_err(Failure::environment)?;
-                break;
-            }
-            let level = if problem.is_error() {
-                Level::Error
-            } else {
-                Level::Warning
-            };
-            let mut diagnostic = Diagnostic::new(format!(
-                "`{}` {} [{}]",
-                file.file_name, problem.message, problem.code
-            ))
-            .at(file.shown.clone(), None);
-            if let Some(hint) = &problem.hint {
-                diagnostic = diagnostic.hint(hint.clone());
-            }
-            context
-                .out
-                .diagnostic(level, &diagnostic)
-                .map_err(Failure::environment)?;
-        }
+        custody_dist::problem::report(
+            &mut context.out,
+            &file.file_name,
+            &file.shown,
+            &file.problems,
+        )
+        .map_err(Failure::environment)?;
     }
     Ok(())
 }

@@ -320,8 +320,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     let should_run = kind != Kind::OtherBranch;
     let reason = match kind {
         Kind::ReleaseTag => format!(
-            "{} `{}` for version {}",
-            kind.describe(),
+            "tag `{}` names version {}",
             ci.tag.clone().unwrap_or_default(),
             version.clone().unwrap_or_default()
         ),

@@ -74,7 +74,7 @@ fn azure_tag_build_is_marked_automated() {
         "{stdout}"
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("Release a release tag `v0.18.3` for version 0.18.3 (the package is 0.18.3); build tagged `Automated`"), "{stderr}");
+    assert!(stderr.contains("Release tag `v0.18.3` names version 0.18.3 (the package is 0.18.3); build tagged `Automated`"), "{stderr}");
 }
 
 #[test]
