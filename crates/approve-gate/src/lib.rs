@@ -1,0 +1,349 @@
+//! `approve-gate`: the release pipeline's manual confirmation, bound to the artifacts.
+//! It shows the approver exactly what will be published (project, version, every file
+//! with size and sha256, the source build), takes a decision — typed on a terminal, a
+//! decision file dropped into a directory, or `approve`/`deny` comments on a GitHub
+//! issue — and writes an approval record that names the manifest by its digest, which
+//! `publish-pypi --approval` requires.
+
+mod github;
+mod wait;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use custody_cli::{GlobalArgs, HasGlobal, after_help};
+use custody_manifest::{Approval, Decision, Manifest};
+use custody_output::{Context, ExitStatus, Failure, StepResult};
+
+/// The `generator` recorded in approval records.
+pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
+
+/// Ask for a confirmation of exactly this release and record the decision.
+///
+/// On a terminal the approver types the version to approve (anything else rejects).
+/// In CI, a decision comes from a file dropped into --decision-dir, or from comments on
+/// a GitHub issue (--github-issue) by --approvers; --timeout bounds the wait and
+/// --on-timeout decides what silence means. The record written to --out names the
+/// manifest's digest: publish-pypi --approval refuses anything else.
+#[derive(Debug, Parser)]
+#[command(name = "approve-gate", version, after_long_help = after_help(EXAMPLES))]
+// Doc comments are the --help text.
+#[allow(clippy::doc_markdown)]
+pub struct Cli {
+    /// The release manifest to approve (from `collect-artifacts select`).
+    #[arg(long, short = 'm', value_name = "FILE")]
+    pub manifest: PathBuf,
+    /// Where to write the approval record (JSON).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: PathBuf,
+    /// Wait for a decision file (JSON: {"decision": "approve"|"reject", "by": NAME}) in DIR.
+    #[arg(long, value_name = "DIR")]
+    pub decision_dir: Option<PathBuf>,
+    /// Open a GitHub issue with the release's files and wait for `approve`/`deny` comments
+    /// (needs GITHUB_TOKEN with issues: write, and --approvers).
+    #[arg(long)]
+    pub github_issue: bool,
+    /// GitHub users whose comments count (comma-separated or repeated).
+    #[arg(long, value_name = "USERS", value_delimiter = ',')]
+    pub approvers: Vec<String>,
+    /// How many approvers must approve.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_approvals: usize,
+    /// Let the user who started the build approve it too.
+    #[arg(long)]
+    pub allow_initiator: bool,
+    /// How long to wait for a decision: `90s`, `30m`, `2h`.
+    #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// How often to look for a decision.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub poll_interval: Duration,
+    /// What silence means when the timeout passes.
+    #[arg(long, value_enum, default_value_t = OnTimeout::Reject)]
+    pub on_timeout: OnTimeout,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+const EXAMPLES: &str = "  # On a terminal: type the version to approve
+  approve-gate --manifest release/release.json --out approval.json
+
+  # In CI: wait up to 2 hours for a decision file from the release manager
+  approve-gate --manifest release.json --out approval.json --decision-dir /shared/decisions --timeout 2h
+
+  # On GitHub: an issue with the release's files; two of three maintainers approve
+  approve-gate --manifest release.json --out approval.json --github-issue \\
+      --approvers alice,bob,carol --min-approvals 2 --timeout 24h
+";
+
+impl HasGlobal for Cli {
+    fn global(&self) -> &GlobalArgs {
+        &self.global
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnTimeout {
+    Reject,
+    Approve,
+}
+
+/// `90`, `90s`, `30m`, `2h`, `500ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write 90s, 30m or 2h"))?;
+    Ok(match unit {
+        "" | "s" => Duration::from_secs(number),
+        "ms" => Duration::from_millis(number),
+        "m" => Duration::from_secs(number * 60),
+        "h" => Duration::from_secs(number * 3600),
+        _ => return Err(format!("`{text}` has an unknown unit; use ms, s, m or h")),
+    })
+}
+
+/// A decision as a source gives it.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub decision: Decision,
+    pub by: Vec<String>,
+    pub source: &'static str,
+    pub reference: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// The one version of the release, for the prompt and the issue title.
+fn release_version(manifest: &Manifest) -> Option<String> {
+    let projects = manifest.projects();
+    let mut versions: Vec<&String> = projects.iter().map(|(_, v)| v).collect();
+    versions.dedup();
+    (versions.len() == 1).then(|| versions[0].clone())
+}
+
+fn release_name(manifest: &Manifest) -> String {
+    let projects = manifest.projects();
+    let names: Vec<String> = projects.iter().map(|(n, v)| format!("{n} {v}")).collect();
+    if names.is_empty() {
+        "(no package)".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{size:.1} {}", UNITS[unit])
+    }
+}
+
+/// What is to be released, as lines for people (terminal, issue body).
+pub(crate) fn describe(manifest: &Manifest, markdown: bool) -> String {
+    let mut text = String::new();
+    if markdown {
+        text.push_str(&format!(
+            "**Release:** {}\n\n**Manifest:** `{}`\n\n",
+            release_name(manifest),
+            manifest.digest
+        ));
+        text.push_str("| File | Size | sha256 |\n|---|---|---|\n");
+        for artifact in &manifest.artifacts {
+            text.push_str(&format!(
+                "| `{}` | {} | `{}` |\n",
+                artifact.file_name.replace('|', "\\|"),
+                human_size(artifact.size),
+                artifact.digests.sha256
+            ));
+        }
+    } else {
+        text.push_str(&format!("Release to approve: {}\n", release_name(manifest)));
+        text.push_str(&format!("  manifest {}\n", manifest.digest));
+        for artifact in &manifest.artifacts {
+            text.push_str(&format!(
+                "  {:<60} {:>10}  sha256:{}\n",
+                artifact.file_name,
+                human_size(artifact.size),
+                artifact.digests.sha256
+            ));
+        }
+    }
+    let mut builds: Vec<String> = manifest
+        .jobs
+        .iter()
+        .filter(|job| manifest.artifacts.iter().any(|a| a.jobs.contains(&job.id)))
+        .map(|job| {
+            let context = &job.context;
+            let commit = context.commit.as_deref().unwrap_or("unknown commit");
+            match &context.build_url {
+                Some(url) => format!("commit {commit}, build {url}"),
+                None => format!("commit {commit} ({})", context.provider),
+            }
+        })
+        .collect();
+    builds.dedup();
+    for build in builds {
+        if markdown {
+            text.push_str(&format!("\n**Built from:** {build}\n"));
+        } else {
+            text.push_str(&format!("  built from {build}\n"));
+        }
+    }
+    text
+}
+
+// Every step's entry point takes its parsed arguments by value.
+#[allow(clippy::needless_pass_by_value)]
+pub fn run(cli: Cli, context: &mut Context) -> StepResult {
+    let manifest_path = context.resolve(&cli.manifest);
+    let shown = context.display(&manifest_path);
+    let manifest =
+        Manifest::load(&manifest_path).map_err(|e| Failure::from(e.relabel(Path::new(&shown))))?;
+    if manifest.artifacts.is_empty() {
+        return Err(Failure::input(format!(
+            "`{shown}` lists no artifacts: there is nothing to approve\nhint: select the release set with `collect-artifacts select` first"
+        )));
+    }
+    if cli.github_issue && cli.approvers.is_empty() {
+        return Err(Failure::usage(
+            "--github-issue needs --approvers: whose comments decide\nhint: --approvers alice,bob (GitHub user names)",
+        ));
+    }
+    if cli.min_approvals == 0 {
+        return Err(Failure::usage("--min-approvals must be at least 1"));
+    }
+    if !cli.github_issue && cli.decision_dir.is_none() && !context.interactive {
+        return Err(Failure::usage(
+            "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR or --github-issue --approvers USERS",
+        ));
+    }
+    let out_path = context.resolve(&cli.out);
+    context
+        .out
+        .info(&describe(&manifest, false))
+        .map_err(Failure::environment)?;
+
+    let outcome = if cli.github_issue {
+        github::wait_for_issue(&cli, &manifest, context)?
+    } else if let Some(dir) = &cli.decision_dir {
+        wait::decision_file(&cli, &context.resolve(dir), &manifest, context)?
+    } else if context.interactive {
+        wait::prompt(&manifest, context)?
+    } else {
+        return Err(Failure::usage(
+            "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR or --github-issue --approvers USERS",
+        ));
+    };
+    let outcome = match (outcome, cli.on_timeout) {
+        (Some(outcome), _) => outcome,
+        (None, OnTimeout::Reject) => Outcome {
+            decision: Decision::TimedOut,
+            by: Vec::new(),
+            source: "timeout",
+            reference: None,
+            reason: Some(format!("no decision within {}", humanize(cli.timeout))),
+        },
+        (None, OnTimeout::Approve) => Outcome {
+            decision: Decision::Approved,
+            by: Vec::new(),
+            source: "timeout",
+            reference: None,
+            reason: Some(format!(
+                "no objection within {} (--on-timeout approve)",
+                humanize(cli.timeout)
+            )),
+        },
+    };
+    let record = Approval::new(
+        GENERATOR,
+        &manifest,
+        outcome.decision,
+        outcome.by.clone(),
+        outcome.source,
+        outcome.reference.clone(),
+        outcome.reason.clone(),
+    );
+    record.write(&out_path).map_err(Failure::from)?;
+    let env = Failure::environment;
+    context
+        .out
+        .set_output("decision", &outcome.decision.to_string())
+        .map_err(env)?;
+    context
+        .out
+        .set_output("approval", &context.display(&out_path))
+        .map_err(env)?;
+    if context.out.is_json() {
+        context.out.json(&record).map_err(env)?;
+    }
+    let who = if outcome.by.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", outcome.by.join(", "))
+    };
+    let text = format!(
+        "{}{who} ({}); record written to `{}`",
+        outcome.decision,
+        outcome.source,
+        context.display(&out_path)
+    );
+    Ok(match outcome.decision {
+        Decision::Approved => {
+            context.out.status("Approved", &text).map_err(env)?;
+            ExitStatus::Success
+        }
+        Decision::Rejected => {
+            context.out.status("Rejected", &text).map_err(env)?;
+            ExitStatus::No
+        }
+        Decision::TimedOut => {
+            context.out.status("Timed out", &text).map_err(env)?;
+            ExitStatus::Timeout
+        }
+    })
+}
+
+pub(crate) fn humanize(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    if seconds >= 3600 && seconds.is_multiple_of(3600) {
+        format!("{}h", seconds / 3600)
+    } else if seconds >= 60 && seconds.is_multiple_of(60) {
+        format!("{}m", seconds / 60)
+    } else if seconds > 0 {
+        format!("{seconds}s")
+    } else {
+        format!("{}ms", duration.as_millis())
+    }
+}
+
+pub(crate) use release_version as version_of;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+        assert_eq!(humanize(Duration::from_secs(7200)), "2h");
+        assert_eq!(humanize(Duration::from_millis(300)), "300ms");
+    }
+}

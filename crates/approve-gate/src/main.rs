@@ -1,0 +1,7 @@
+//! `approve-gate`: see the library for what it does.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    custody_cli::run(approve_gate::run)
+}
