@@ -8,8 +8,8 @@
 #   artifacts;
 #   fan-in: merge the jobs' manifests, select the release set, stage and verify it.
 #   release decision: tag-build checks the tag v0.18.3 against the release set's version.
-#   release pipeline: start a pypiserver on 127.0.0.1, publish the release set with
-#   publish-pypi (a dry run first, then the upload, then a re-run that skips what is
+#   release pipeline: approve-gate (a decision file), start a pypiserver on 127.0.0.1,
+#   publish the approved release set with publish-pypi (a dry run first, then the upload, then a re-run that skips what is
 #   there), and pip install the released package from that index.
 #
 # Everything it writes is under target/demo/; it prints where each output went.
@@ -105,16 +105,23 @@ for _ in $(seq 100); do
     "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
     sleep 0.2
 done
+# The manual confirmation, non-interactive: the release manager's decision file.
+mkdir -p "$demo/decisions"
+echo '{"decision": "approve", "by": "release-manager", "reason": "demo"}' >"$demo/decisions/approve.json"
+"$bin/approve-gate" --manifest "$demo/release/release.json" --out "$demo/approval.json" \
+    --decision-dir "$demo/decisions" --timeout 30s --poll-interval 200ms
 export PYPI_LOGIN=demo PYPI_PASSWORD=demo-upload-pw
-"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/" --dry-run
-"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/"
-"$bin/publish-pypi" --manifest "$demo/release/release.json" --repository-url "http://127.0.0.1:$port/" \
-    --json >"$demo/publish-rerun.json"
+publish=("$bin/publish-pypi" --manifest "$demo/release/release.json" --approval "$demo/approval.json"
+    --repository-url "http://127.0.0.1:$port/")
+"${publish[@]}" --dry-run
+"${publish[@]}"
+"${publish[@]}" --json >"$demo/publish-rerun.json"
 unset PYPI_LOGIN PYPI_PASSWORD
 "$python" -m pip install --quiet --isolated --no-cache-dir --no-deps --disable-pip-version-check \
     --index-url "http://127.0.0.1:$port/simple/" --target "$demo/installed" custody-sample==0.18.3
 PYTHONPATH="$demo/installed" "$python" -c \
     "import custody_sample, importlib.metadata as m; print('installed custody-sample', m.version('custody-sample'), 'from the local index:', custody_sample.bit_positions('demo')[:3])"
+where "approval record" "$demo/approval.json"
 where "index (pypiserver)" "http://127.0.0.1:$port/simple/ (stopped at exit)"
 where "index storage" "$index/packages/"
 where "re-run result (JSON)" "$demo/publish-rerun.json"

@@ -290,13 +290,12 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         context.out.json(&record).map_err(env)?;
     }
     let who = if outcome.by.is_empty() {
-        String::new()
+        "nobody".to_owned()
     } else {
-        format!(" by {}", outcome.by.join(", "))
+        outcome.by.join(", ")
     };
     let text = format!(
-        "{}{who} ({}); record written to `{}`",
-        outcome.decision,
+        "by {who} ({}); record written to `{}`",
         outcome.source,
         context.display(&out_path)
     );
