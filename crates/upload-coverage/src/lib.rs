@@ -1,0 +1,442 @@
+//! `upload-coverage`: the build pipeline's "publish the code coverage" step. It reads
+//! Cobertura, coverage.py JSON and LCOV reports, merges the jobs of a matrix, computes
+//! the total exactly as `coverage report` prints it, checks thresholds, and publishes to
+//! Azure Pipelines (`codecoverage.publish`), GitHub (a job summary and outputs), the
+//! terminal and `--json`. It needs no Python.
+
+pub mod model;
+pub mod read;
+mod write;
+
+use std::path::PathBuf;
+
+use anstyle::{AnsiColor, Style};
+use clap::Parser;
+use custody_ci::Provider;
+use custody_cli::{GlobalArgs, HasGlobal, after_help, inputs};
+use custody_output::github::SUMMARY_LIMIT_BYTES;
+use custody_output::{Context, Diagnostic, ExitStatus, Failure, StepResult, azure};
+use serde::Serialize;
+
+use crate::model::{Coverage, Numbers, display_covered, fails_under};
+use crate::read::{Format, PathRules, ReadError};
+
+/// Report code coverage: the totals coverage.py prints, merged across a CI matrix,
+/// published to Azure Pipelines and GitHub, checked against a threshold.
+///
+/// Reads Cobertura XML (`coverage xml`, pytest-cov and other tools), coverage.py JSON
+/// (`coverage json`) and LCOV (`coverage lcov` and others), told apart by content.
+/// Several reports merge: per file and line, hits add, and a line covered anywhere is
+/// covered.
+#[derive(Debug, Parser)]
+#[command(name = "upload-coverage", version, after_long_help = after_help(EXAMPLES))]
+// Doc comments are the --help text.
+#[allow(clippy::doc_markdown)]
+pub struct Cli {
+    /// Coverage reports: files, directories or glob patterns.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<String>,
+    /// Fail (exit 1) when the total, at the display precision, is under PCT (100 means complete).
+    #[arg(long, value_name = "PCT")]
+    pub fail_under: Option<f64>,
+    /// Digits after the decimal point, as coverage.py's `[report] precision` (default 0).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub precision: usize,
+    /// Remove this prefix from report paths (a runner's checkout directory). Repeatable.
+    #[arg(long, value_name = "PREFIX")]
+    pub strip_prefix: Vec<String>,
+    /// Write the merged report as Cobertura XML.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// An HTML report directory to attach on Azure Pipelines (`coverage html -d DIR`).
+    #[arg(long, value_name = "DIR")]
+    pub html_dir: Option<PathBuf>,
+    /// List the missing line numbers on the terminal.
+    #[arg(long)]
+    pub show_missing: bool,
+    /// How many files the job summary lists, worst first.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub summary_files: usize,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+const EXAMPLES: &str = "  # After `pytest --cov=clkhash --cov-report=xml:coverage.xml`
+  upload-coverage coverage.xml --fail-under 80
+
+  # The fan-in of a matrix, paths from Windows and Linux runners merged
+  upload-coverage 'jobs/*/coverage.xml' --strip-prefix 'D:\\a\\clkhash\\clkhash' --output merged.xml
+
+  # Any format, as JSON for a script
+  upload-coverage coverage.json coverage.lcov --json
+";
+
+impl HasGlobal for Cli {
+    fn global(&self) -> &GlobalArgs {
+        &self.global
+    }
+}
+
+impl custody_output::Classify for ReadError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Input
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct FileRow {
+    path: String,
+    #[serde(flatten)]
+    numbers: Numbers,
+    percent: f64,
+    display: String,
+    missing_lines: Vec<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct ReportInfo {
+    path: String,
+    format: Format,
+    files: usize,
+}
+
+fn rows(coverage: &Coverage, precision: usize) -> Vec<FileRow> {
+    coverage
+        .files
+        .iter()
+        .map(|(path, file)| {
+            let numbers = file.numbers();
+            FileRow {
+                path: path.clone(),
+                numbers,
+                percent: numbers.percent(),
+                display: numbers.display(precision),
+                missing_lines: file.missing_lines(),
+            }
+        })
+        .collect()
+}
+
+/// `1-3, 7, 9-10`, as coverage.py's `--show-missing`.
+fn ranges(lines: &[u32]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut index = 0;
+    while index < lines.len() {
+        let start = lines[index];
+        let mut end = start;
+        while index + 1 < lines.len() && lines[index + 1] == end + 1 {
+            index += 1;
+            end = lines[index];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        index += 1;
+    }
+    parts.join(", ")
+}
+
+/// Reads and merges every report.
+fn read_all(
+    cli: &Cli,
+    context: &Context,
+) -> Result<(Coverage, Vec<ReportInfo>, Vec<PathBuf>), Failure> {
+    let files = inputs::resolve(&cli.reports, &[], context)?;
+    let rules = PathRules {
+        strip_prefixes: cli.strip_prefix.clone(),
+        root: context.cwd.clone(),
+    };
+    let mut merged = Coverage::default();
+    let mut infos = Vec::new();
+    for file in &files {
+        let shown = context.display(file);
+        let (format, coverage) = read::read(file, &shown, &rules)?;
+        check_paths_exist(&coverage, &shown, context)?;
+        infos.push(ReportInfo {
+            path: shown,
+            format,
+            files: coverage.files.len(),
+        });
+        merged.merge(&coverage);
+    }
+    Ok((merged, infos, files))
+}
+
+/// A report whose files exist nowhere here was made elsewhere and needs its paths
+/// mapped; silently reporting it would give numbers nobody can check.
+fn check_paths_exist(coverage: &Coverage, shown: &str, context: &Context) -> Result<(), Failure> {
+    if coverage
+        .files
+        .keys()
+        .any(|path| context.cwd.join(path).is_file())
+    {
+        return Ok(());
+    }
+    let example = coverage.files.keys().next().cloned().unwrap_or_default();
+    Err(Failure::input(format!(
+        "no file of `{shown}` exists here (for example `{example}`)\nhint: run in the project's checkout, or map the runner's paths with --strip-prefix PREFIX"
+    )))
+}
+
+// Every step's entry point takes its parsed arguments by value.
+#[allow(clippy::needless_pass_by_value)]
+pub fn run(cli: Cli, context: &mut Context) -> StepResult {
+    if let Some(threshold) = cli.fail_under
+        && !(0.0..=100.0).contains(&threshold)
+    {
+        return Err(Failure::usage(format!(
+            "--fail-under {threshold} is not a percentage between 0 and 100"
+        )));
+    }
+    let (coverage, infos, inputs) = read_all(&cli, context)?;
+    let totals = coverage.totals();
+    let display = totals.display(cli.precision);
+    let env = Failure::environment;
+
+    if let Some(output) = &cli.output {
+        let path = context.resolve(output);
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let xml = write::cobertura(&coverage, &context.cwd.to_string_lossy(), timestamp);
+        fs_err::write(&path, xml).map_err(env)?;
+    }
+
+    // Azure: attach a Cobertura summary (the merged one when there is more than one input).
+    if context.out.provider() == Provider::AzurePipelines {
+        let summary = azure_summary_file(&cli, context, &coverage, &infos, &inputs)?;
+        let html = cli
+            .html_dir
+            .as_ref()
+            .map(|d| context.resolve(d).display().to_string())
+            .unwrap_or_default();
+        let line = azure::command(
+            "codecoverage.publish",
+            &[
+                ("codecoveragetool", "Cobertura"),
+                ("summaryfile", &summary.display().to_string()),
+                ("reportdirectory", &html),
+            ],
+            "",
+        );
+        context.out.command(&line).map_err(env)?;
+    }
+
+    let table = rows(&coverage, cli.precision);
+    context.out.set_output("coverage", &display).map_err(env)?;
+    context
+        .out
+        .summary(
+            "upload-coverage",
+            &summary_markdown(&cli, context, &table, &totals),
+        )
+        .map_err(env)?;
+
+    if context.out.is_json() {
+        let value = serde_json::json!({
+            "totals": totals,
+            "percent": totals.percent(),
+            "display": display,
+            "precision": cli.precision,
+            "branch": coverage.branch,
+            "reports": infos,
+            "files": table,
+        });
+        context.out.json(&value).map_err(env)?;
+    } else {
+        print_table(&cli, context, &table, &totals, coverage.branch)?;
+    }
+
+    if let Some(threshold) = cli.fail_under
+        && fails_under(totals.percent(), threshold, cli.precision)
+    {
+        context
+            .out
+            .error(
+                &Diagnostic::new(format!(
+                    "total coverage {display}% is under --fail-under {}%",
+                    display_covered(threshold, cli.precision)
+                ))
+                .hint("add tests for the files listed first, or lower the threshold deliberately"),
+            )
+            .map_err(env)?;
+        return Ok(ExitStatus::No);
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// The Cobertura file Azure's coverage tab reads: `--output`, the one Cobertura input,
+/// or the merged report written for it.
+fn azure_summary_file(
+    cli: &Cli,
+    context: &Context,
+    coverage: &Coverage,
+    infos: &[ReportInfo],
+    inputs: &[PathBuf],
+) -> Result<PathBuf, Failure> {
+    if let Some(output) = &cli.output {
+        return Ok(context.resolve(output));
+    }
+    if let ([only], [info]) = (inputs, infos)
+        && info.format == Format::Cobertura
+    {
+        return Ok(only.clone());
+    }
+    let dir = context
+        .env
+        .get("AGENT_TEMPDIRECTORY")
+        .map_or_else(|| context.cwd.clone(), PathBuf::from);
+    let path = dir.join("custody-merged-coverage.xml");
+    let xml = write::cobertura(coverage, &context.cwd.to_string_lossy(), 0);
+    fs_err::write(&path, xml).map_err(Failure::environment)?;
+    Ok(path)
+}
+
+fn print_table(
+    cli: &Cli,
+    context: &mut Context,
+    table: &[FileRow],
+    totals: &Numbers,
+    branch: bool,
+) -> Result<(), Failure> {
+    let env = Failure::environment;
+    let width = table.iter().map(|r| r.path.len()).max().unwrap_or(4).max(5);
+    let cover_width = 4 + if cli.precision > 0 {
+        cli.precision + 1
+    } else {
+        0
+    };
+    let header = if branch {
+        format!(
+            "{:<width$}  {:>6} {:>6} {:>6} {:>6}  {:>cover_width$}",
+            "Name", "Stmts", "Miss", "Branch", "BrPart", "Cover"
+        )
+    } else {
+        format!(
+            "{:<width$}  {:>6} {:>6}  {:>cover_width$}",
+            "Name", "Stmts", "Miss", "Cover"
+        )
+    };
+    let rule = "-".repeat(header.len());
+    context.out.info(&header).map_err(env)?;
+    context.out.info(&rule).map_err(env)?;
+    let line = |path: &str, numbers: &Numbers, display: &str| {
+        if branch {
+            format!(
+                "{path:<width$}  {:>6} {:>6} {:>6} {:>6}  {:>cover_width$}",
+                numbers.statements,
+                numbers.missing,
+                numbers.branches,
+                numbers.partial_branches,
+                format!("{display}%")
+            )
+        } else {
+            format!(
+                "{path:<width$}  {:>6} {:>6}  {:>cover_width$}",
+                numbers.statements,
+                numbers.missing,
+                format!("{display}%")
+            )
+        }
+    };
+    for row in table {
+        let mut text = line(&row.path, &row.numbers, &row.display);
+        if cli.show_missing && !row.missing_lines.is_empty() {
+            text.push_str(&format!("   {}", ranges(&row.missing_lines)));
+        }
+        context
+            .out
+            .info(&context.out.safe_text(&text))
+            .map_err(env)?;
+    }
+    context.out.info(&rule).map_err(env)?;
+    let total = line("TOTAL", totals, &totals.display(cli.precision));
+    let style = Style::new().bold().fg_color(Some(
+        if cli
+            .fail_under
+            .is_some_and(|t| fails_under(totals.percent(), t, cli.precision))
+        {
+            AnsiColor::Red.into()
+        } else {
+            AnsiColor::Green.into()
+        },
+    ));
+    let painted = context.out.paint(style, &total);
+    context.out.info(&painted).map_err(env)
+}
+
+fn summary_markdown(cli: &Cli, context: &Context, table: &[FileRow], totals: &Numbers) -> String {
+    let mut table: Vec<&FileRow> = table.iter().collect();
+    table.sort_by(|a, b| {
+        a.percent
+            .total_cmp(&b.percent)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    let mut markdown = format!(
+        "### Coverage: {}%\n\n{} statements, {} missing; {} branches, {} partial.{}\n\n| File | Stmts | Miss | Branch | BrPart | Cover | Missing lines |\n|---|---|---|---|---|---|---|\n",
+        totals.display(cli.precision),
+        totals.statements,
+        totals.missing,
+        totals.branches,
+        totals.partial_branches,
+        cli.fail_under
+            .map(|t| format!(" Threshold: {}%.", display_covered(t, cli.precision)))
+            .unwrap_or_default()
+    );
+    let budget = SUMMARY_LIMIT_BYTES - 4 * 1024;
+    let mut listed = 0;
+    for row in table.iter().take(cli.summary_files) {
+        let missing = ranges(&row.missing_lines);
+        let missing: String = if missing.len() > 120 {
+            format!(
+                "{}…",
+                &missing[..missing
+                    .char_indices()
+                    .nth(117)
+                    .map_or(missing.len(), |(i, _)| i)]
+            )
+        } else {
+            missing
+        };
+        let entry = format!(
+            "| `{}` | {} | {} | {} | {} | {}% | {} |\n",
+            context
+                .out
+                .safe_text(&row.path)
+                .replace('|', "\\|")
+                .replace('`', "'"),
+            row.numbers.statements,
+            row.numbers.missing,
+            row.numbers.branches,
+            row.numbers.partial_branches,
+            row.display,
+            missing
+        );
+        if markdown.len() + entry.len() > budget {
+            break;
+        }
+        markdown.push_str(&entry);
+        listed += 1;
+    }
+    if listed < table.len() {
+        markdown.push_str(&format!(
+            "\n… {} more file(s), all better covered (`--json` lists every file).\n",
+            table.len() - listed
+        ));
+    }
+    markdown
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_lines_as_ranges() {
+        assert_eq!(ranges(&[1, 2, 3, 7, 9, 10]), "1-3, 7, 9-10");
+        assert_eq!(ranges(&[]), "");
+        assert_eq!(ranges(&[4]), "4");
+    }
+}

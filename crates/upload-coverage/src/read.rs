@@ -1,0 +1,501 @@
+//! Reading reports: Cobertura XML (coverage.py, pytest-cov and other tools), coverage.py
+//! JSON and LCOV, told apart by their content, not their names. Paths are normalized
+//! (Cobertura `<source>` roots, `--strip-prefix`, Windows separators) so the same file
+//! from different runners merges.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+
+use quick_xml::events::{BytesStart, Event};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::model::{Coverage, FileCoverage, Line, branch_id_to};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    Cobertura,
+    CoveragePyJson,
+    Lcov,
+}
+
+#[derive(Debug, Error)]
+pub enum ReadError {
+    #[error("cannot read `{path}`")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "`{path}` is not a coverage report this step reads (it starts with `{start}`)\nhint: pass Cobertura XML (`coverage xml`, `pytest --cov-report=xml`), coverage.py JSON (`coverage json`) or LCOV (`coverage lcov`)"
+    )]
+    Unknown { path: String, start: String },
+    #[error(
+        "`{path}` is not well-formed XML at line {line}, column {column}: {reason}\nhint: the report is damaged; write it again"
+    )]
+    Malformed {
+        path: String,
+        line: u64,
+        column: u64,
+        reason: String,
+    },
+    #[error(
+        "`{path}` is not a valid {format} report: {reason}\nhint: write it again with the tool that made it"
+    )]
+    Invalid {
+        path: String,
+        format: &'static str,
+        reason: String,
+    },
+    #[error(
+        "`{path}` covers no files\nhint: the tests ran without measuring the code (check `--cov=PACKAGE` or `[tool.coverage.run] source`); an empty report is never 0 %"
+    )]
+    Empty { path: String },
+}
+
+/// How paths in reports become project paths.
+#[derive(Debug, Clone, Default)]
+pub struct PathRules {
+    /// Prefixes removed from every path (after separators are normalized).
+    pub strip_prefixes: Vec<String>,
+    /// The project root, to make absolute paths relative.
+    pub root: PathBuf,
+}
+
+impl PathRules {
+    pub fn normalize(&self, path: &str) -> String {
+        let mut path = path.replace('\\', "/");
+        for prefix in &self.strip_prefixes {
+            let prefix = prefix.replace('\\', "/");
+            let prefix = prefix.trim_end_matches('/');
+            if let Some(rest) = path.strip_prefix(prefix) {
+                path = rest.trim_start_matches('/').to_owned();
+            }
+        }
+        let root = self.root.to_string_lossy().replace('\\', "/");
+        let root = root.trim_end_matches('/');
+        if !root.is_empty()
+            && let Some(rest) = path.strip_prefix(root)
+            && rest.starts_with('/')
+        {
+            path = rest.trim_start_matches('/').to_owned();
+        }
+        path.trim_start_matches("./").to_owned()
+    }
+}
+
+/// Detects the format from the first bytes.
+pub fn detect(head: &str) -> Option<Format> {
+    let trimmed = head.trim_start_matches('\u{feff}').trim_start();
+    if trimmed.starts_with('<') {
+        return Some(Format::Cobertura);
+    }
+    if trimmed.starts_with('{') {
+        return Some(Format::CoveragePyJson);
+    }
+    let first = trimmed.lines().next().unwrap_or_default();
+    if ["TN:", "SF:"].iter().any(|p| first.starts_with(p)) {
+        return Some(Format::Lcov);
+    }
+    None
+}
+
+/// Reads one report.
+pub fn read(path: &Path, shown: &str, rules: &PathRules) -> Result<(Format, Coverage), ReadError> {
+    let bytes = fs_err::read(path).map_err(|source| ReadError::Read {
+        path: shown.to_owned(),
+        source,
+    })?;
+    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
+    let format = detect(&head).ok_or_else(|| ReadError::Unknown {
+        path: shown.to_owned(),
+        start: head
+            .trim()
+            .lines()
+            .next()
+            .unwrap_or("(empty)")
+            .chars()
+            .take(40)
+            .collect(),
+    })?;
+    let coverage = match format {
+        Format::Cobertura => cobertura(&bytes[..], shown, rules)?,
+        Format::CoveragePyJson => coverage_json(&bytes, shown, rules)?,
+        Format::Lcov => lcov(&bytes, shown, rules)?,
+    };
+    if coverage.files.is_empty() {
+        return Err(ReadError::Empty {
+            path: shown.to_owned(),
+        });
+    }
+    Ok((format, coverage))
+}
+
+fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
+    start.attributes().flatten().find_map(|attribute| {
+        (attribute.key.local_name().as_ref() == name)
+            .then(|| {
+                attribute
+                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .map(std::borrow::Cow::into_owned)
+                    .ok()
+            })
+            .flatten()
+    })
+}
+
+fn position(bytes: &[u8], offset: u64) -> (u64, u64) {
+    let end = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let before = &bytes[..end];
+    let line = before.split(|&b| b == b'\n').count() as u64;
+    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
+    (line, column)
+}
+
+/// A hit count as a writer gives it (some write fractions or huge numbers): positive
+/// means run.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=1e18 first
+fn hit_count(hits: f64) -> u64 {
+    if hits > 0.0 {
+        hits.min(1e18).ceil() as u64
+    } else {
+        0
+    }
+}
+
+/// `50% (1/2)` → (1, 2).
+fn condition_coverage(text: &str) -> Option<(u32, u32)> {
+    let inside = text.split_once('(')?.1.split_once(')')?.0;
+    let (covered, total) = inside.split_once('/')?;
+    Some((covered.trim().parse().ok()?, total.trim().parse().ok()?))
+}
+
+fn cobertura(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(bytes));
+    let mut buffer = Vec::new();
+    let mut coverage = Coverage::default();
+    let mut sources: Vec<String> = Vec::new();
+    let mut in_source = false;
+    let mut root_seen = false;
+    // Classes of the same file (Java inner classes) share lines: within one report the
+    // most hits win, across reports they add.
+    let mut current: Option<(String, FileCoverage)> = None;
+    let mut pending: Vec<(String, FileCoverage)> = Vec::new();
+    loop {
+        let event = xml.read_event_into(&mut buffer).map_err(|error| {
+            let (line, column) = position(bytes, xml.error_position());
+            ReadError::Malformed {
+                path: shown.to_owned(),
+                line,
+                column,
+                reason: error.to_string(),
+            }
+        })?;
+        match event {
+            Event::Start(ref start) | Event::Empty(ref start) => {
+                let name = start.local_name().as_ref().to_owned();
+                if !root_seen {
+                    root_seen = true;
+                    if name != "coverage" {
+                        return Err(ReadError::Invalid {
+                            path: shown.to_owned(),
+                            format: "Cobertura",
+                            reason: format!("the root element is <{name}>, not <coverage>"),
+                        });
+                    }
+                    let branches_valid = attribute(start, "branches-valid")
+                        .and_then(|b| b.parse::<u64>().ok())
+                        .unwrap_or(0);
+                    coverage.branch = branches_valid > 0;
+                }
+                match name.as_str() {
+                    "source" => in_source = matches!(event, Event::Start(_)),
+                    "class" => {
+                        let filename = attribute(start, "filename").unwrap_or_default();
+                        current = Some((filename, FileCoverage::default()));
+                        if matches!(event, Event::Empty(_))
+                            && let Some(done) = current.take()
+                        {
+                            pending.push(done);
+                        }
+                    }
+                    "line" => {
+                        let Some((_, file)) = current.as_mut() else {
+                            continue;
+                        };
+                        let Some(number) =
+                            attribute(start, "number").and_then(|n| n.parse::<u32>().ok())
+                        else {
+                            continue;
+                        };
+                        let hits = attribute(start, "hits")
+                            .and_then(|h| h.parse::<f64>().ok())
+                            .unwrap_or(0.0);
+                        // Some writers put huge or fractional numbers here.
+                        let hits = hit_count(hits);
+                        let mut line = Line {
+                            hits,
+                            ..Line::default()
+                        };
+                        if attribute(start, "branch").as_deref() == Some("true")
+                            && let Some((covered, total)) = attribute(start, "condition-coverage")
+                                .as_deref()
+                                .and_then(condition_coverage)
+                        {
+                            for index in 0..total {
+                                line.branches.insert(format!("c{index}"), index < covered);
+                            }
+                            coverage.branch = true;
+                        }
+                        let entry = file.lines.entry(number).or_default();
+                        entry.hits = entry.hits.max(line.hits);
+                        for (id, taken) in line.branches {
+                            let slot = entry.branches.entry(id).or_insert(false);
+                            *slot |= taken;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            Event::Text(ref text) if in_source => {
+                let text = text.trim();
+                if !text.is_empty() {
+                    sources.push(text.to_owned());
+                }
+            }
+            Event::End(ref end) => match end.local_name().as_ref() {
+                "source" => in_source = false,
+                "class" => {
+                    if let Some(done) = current.take() {
+                        pending.push(done);
+                    }
+                }
+                _ => {}
+            },
+            Event::Eof => break,
+            _ => {}
+        }
+        buffer.clear();
+    }
+    if !root_seen {
+        return Err(ReadError::Unknown {
+            path: shown.to_owned(),
+            start: "(no element)".to_owned(),
+        });
+    }
+    for (filename, file) in pending {
+        let path = resolve_with_sources(&filename, &sources, rules);
+        let entry = coverage.files.entry(path).or_default();
+        for (number, line) in file.lines {
+            let mine = entry.lines.entry(number).or_default();
+            mine.hits = mine.hits.max(line.hits);
+            for (id, taken) in line.branches {
+                let slot = mine.branches.entry(id).or_insert(false);
+                *slot |= taken;
+            }
+        }
+    }
+    Ok(coverage)
+}
+
+/// A Cobertura file name is relative to one of the `<source>` roots: prefer the root
+/// under which the file exists, else keep the name as written.
+fn resolve_with_sources(filename: &str, sources: &[String], rules: &PathRules) -> String {
+    let normalized = filename.replace('\\', "/");
+    if Path::new(&normalized).is_absolute() {
+        return rules.normalize(&normalized);
+    }
+    for source in sources {
+        let joined = format!(
+            "{}/{normalized}",
+            source.replace('\\', "/").trim_end_matches('/')
+        );
+        let candidate = rules.normalize(&joined);
+        if rules.root.join(&candidate).is_file() && candidate != joined {
+            return candidate;
+        }
+    }
+    rules.normalize(&normalized)
+}
+
+fn coverage_json(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+    let invalid = |reason: String| ReadError::Invalid {
+        path: shown.to_owned(),
+        format: "coverage.py JSON",
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+    let files = value
+        .get("files")
+        .and_then(|f| f.as_object())
+        .ok_or_else(|| invalid("it has no `files` object".to_owned()))?;
+    let mut coverage = Coverage {
+        branch: value
+            .pointer("/meta/branch_coverage")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+        ..Coverage::default()
+    };
+    let numbers = |file: &serde_json::Value, key: &str| -> Vec<i64> {
+        file.get(key)
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_i64)
+            .collect()
+    };
+    for (path, file) in files {
+        let mut result = FileCoverage::default();
+        for line in numbers(file, "executed_lines") {
+            result.lines.insert(
+                u32::try_from(line).unwrap_or(0),
+                Line {
+                    hits: 1,
+                    ..Line::default()
+                },
+            );
+        }
+        for line in numbers(file, "missing_lines") {
+            result
+                .lines
+                .entry(u32::try_from(line).unwrap_or(0))
+                .or_default();
+        }
+        for (key, taken) in [("executed_branches", true), ("missing_branches", false)] {
+            for arc in file
+                .get(key)
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let (Some(from), Some(to)) = (
+                    arc.get(0).and_then(serde_json::Value::as_i64),
+                    arc.get(1).and_then(serde_json::Value::as_i64),
+                ) else {
+                    continue;
+                };
+                let line = result
+                    .lines
+                    .entry(u32::try_from(from).unwrap_or(0))
+                    .or_default();
+                line.branches.insert(branch_id_to(to), taken);
+            }
+        }
+        coverage.files.insert(rules.normalize(path), result);
+    }
+    Ok(coverage)
+}
+
+fn lcov(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+    let mut coverage = Coverage::default();
+    let mut current: Option<(String, FileCoverage)> = None;
+    for (index, line) in bytes.lines().enumerate() {
+        let line = line.map_err(|source| ReadError::Read {
+            path: shown.to_owned(),
+            source,
+        })?;
+        let line = line.trim();
+        let invalid = |reason: &str| ReadError::Invalid {
+            path: shown.to_owned(),
+            format: "LCOV",
+            reason: format!("line {}: {reason}: `{line}`", index + 1),
+        };
+        if let Some(path) = line.strip_prefix("SF:") {
+            current = Some((rules.normalize(path), FileCoverage::default()));
+        } else if let Some(rest) = line.strip_prefix("DA:") {
+            let (_, file) = current.as_mut().ok_or_else(|| invalid("DA before SF"))?;
+            let mut parts = rest.split(',');
+            let number: u32 = parts
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| invalid("bad line number"))?;
+            let hits: u64 = parts
+                .next()
+                .and_then(|h| h.trim().parse::<f64>().ok())
+                .map_or(0, hit_count);
+            let entry = file.lines.entry(number).or_default();
+            entry.hits = entry.hits.max(hits);
+        } else if let Some(rest) = line.strip_prefix("BRDA:") {
+            let (_, file) = current.as_mut().ok_or_else(|| invalid("BRDA before SF"))?;
+            let mut parts = rest.splitn(4, ',');
+            let number: u32 = parts
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| invalid("bad line number"))?;
+            let block = parts.next().unwrap_or_default();
+            let branch = parts.next().unwrap_or_default();
+            let taken = parts
+                .next()
+                .is_some_and(|t| t != "-" && t.trim().parse::<f64>().is_ok_and(|n| n > 0.0));
+            // coverage.py names branches "jump to line N": the same destination as its JSON.
+            let id = match branch
+                .strip_prefix("jump to line ")
+                .and_then(|n| n.parse::<i64>().ok())
+            {
+                Some(to) => branch_id_to(to),
+                None => format!("{block}:{branch}"),
+            };
+            coverage.branch = true;
+            let entry = file.lines.entry(number).or_default();
+            let slot = entry.branches.entry(id).or_insert(false);
+            *slot |= taken;
+        } else if line == "end_of_record"
+            && let Some((path, file)) = current.take()
+        {
+            coverage.files.entry(path).or_default().merge(&file);
+        }
+    }
+    if let Some((path, file)) = current.take() {
+        coverage.files.entry(path).or_default().merge(&file);
+    }
+    Ok(coverage)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_by_content() {
+        assert_eq!(
+            detect("<?xml version=\"1.0\" ?>\n<coverage"),
+            Some(Format::Cobertura)
+        );
+        assert_eq!(detect("{\"meta\": {}}"), Some(Format::CoveragePyJson));
+        assert_eq!(detect("TN:\nSF:a.py"), Some(Format::Lcov));
+        assert_eq!(detect("SF:a.py\nDA:1,1"), Some(Format::Lcov));
+        assert_eq!(detect("hello"), None);
+    }
+
+    #[test]
+    fn paths_normalize_across_runners() {
+        let rules = PathRules {
+            strip_prefixes: vec!["D:\\a\\clkhash\\clkhash".into()],
+            root: PathBuf::from("/home/runner/work/clkhash"),
+        };
+        assert_eq!(
+            rules.normalize("D:\\a\\clkhash\\clkhash\\clkhash\\bloomfilter.py"),
+            "clkhash/bloomfilter.py"
+        );
+        assert_eq!(
+            rules.normalize("/home/runner/work/clkhash/clkhash/bloomfilter.py"),
+            "clkhash/bloomfilter.py"
+        );
+        assert_eq!(
+            rules.normalize("./clkhash/bloomfilter.py"),
+            "clkhash/bloomfilter.py"
+        );
+    }
+
+    #[test]
+    fn condition_coverage_parses() {
+        assert_eq!(condition_coverage("50% (1/2)"), Some((1, 2)));
+        assert_eq!(condition_coverage("100% (4/4)"), Some((4, 4)));
+        assert_eq!(condition_coverage("n/a"), None);
+    }
+}
