@@ -5,6 +5,7 @@
 //! terminal and `--json`. It needs no Python.
 
 pub mod model;
+pub mod patch;
 pub mod read;
 mod write;
 
@@ -51,6 +52,15 @@ pub struct Cli {
     /// An HTML report directory to attach on Azure Pipelines (`coverage html -d DIR`).
     #[arg(long, value_name = "DIR")]
     pub html_dir: Option<PathBuf>,
+    /// Patch coverage: measure the lines changed since this git ref (`origin/main`, a tag).
+    #[arg(long, value_name = "REF")]
+    pub diff_base: Option<String>,
+    /// Fail (exit 1) when patch coverage is under PCT (needs --diff-base).
+    #[arg(long, value_name = "PCT", requires = "diff_base")]
+    pub fail_under_patch: Option<f64>,
+    /// At most this many annotations on uncovered changed lines (GitHub shows 10 per step).
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub max_annotations: usize,
     /// List the missing line numbers on the terminal.
     #[arg(long)]
     pub show_missing: bool,
@@ -225,12 +235,33 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     }
 
     let table = rows(&coverage, cli.precision);
+    let patch = match &cli.diff_base {
+        Some(base) => {
+            let changed = patch::changed_lines(&context.cwd, base).map_err(|reason| {
+                Failure::input(format!(
+                    "cannot compare with `{base}`: {reason}\nhint: fetch the history the comparison needs (actions/checkout with `fetch-depth: 0`), or pass a ref that exists"
+                ))
+            })?;
+            Some(patch::measure(&coverage, &changed, base))
+        }
+        None => None,
+    };
+    if let Some(patch) = &patch {
+        annotate_patch(&cli, context, patch)?;
+        context
+            .out
+            .set_output(
+                "patch_coverage",
+                &display_covered(patch.percent(), cli.precision),
+            )
+            .map_err(env)?;
+    }
     context.out.set_output("coverage", &display).map_err(env)?;
     context
         .out
         .summary(
             "upload-coverage",
-            &summary_markdown(&cli, context, &table, &totals),
+            &summary_markdown(&cli, context, &table, &totals, patch.as_ref()),
         )
         .map_err(env)?;
 
@@ -243,10 +274,30 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
             "branch": coverage.branch,
             "reports": infos,
             "files": table,
+            "patch": patch.as_ref().map(|p| serde_json::json!({
+                "base": p.base,
+                "coverable": p.coverable,
+                "covered": p.covered,
+                "percent": p.percent(),
+                "display": display_covered(p.percent(), cli.precision),
+                "files": p.files,
+            })),
         });
         context.out.json(&value).map_err(env)?;
     } else {
         print_table(&cli, context, &table, &totals, coverage.branch)?;
+        if let Some(patch) = &patch {
+            context
+                .out
+                .info(&format!(
+                    "Patch coverage since {}: {}% ({} of {} changed coverable lines)",
+                    patch.base,
+                    display_covered(patch.percent(), cli.precision),
+                    patch.covered,
+                    patch.coverable
+                ))
+                .map_err(env)?;
+        }
     }
 
     if let Some(threshold) = cli.fail_under
@@ -264,7 +315,66 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
             .map_err(env)?;
         return Ok(ExitStatus::No);
     }
+    if let (Some(threshold), Some(patch)) = (cli.fail_under_patch, &patch)
+        && fails_under(patch.percent(), threshold, cli.precision)
+    {
+        context
+            .out
+            .error(
+                &Diagnostic::new(format!(
+                    "patch coverage {}% (since {}) is under --fail-under-patch {}%",
+                    display_covered(patch.percent(), cli.precision),
+                    patch.base,
+                    display_covered(threshold, cli.precision)
+                ))
+                .hint("add tests for the changed lines listed above"),
+            )
+            .map_err(env)?;
+        return Ok(ExitStatus::No);
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Warnings on the uncovered changed lines, capped, with a count of the rest.
+fn annotate_patch(cli: &Cli, context: &mut Context, patch: &patch::Patch) -> Result<(), Failure> {
+    let mut shown = 0;
+    let mut rest = 0;
+    for file in &patch.files {
+        for (first, last) in patch::line_ranges(&file.uncovered_lines) {
+            if shown == cli.max_annotations {
+                rest += 1;
+                continue;
+            }
+            let what = if first == last {
+                format!("line {first} is")
+            } else {
+                format!("lines {first}-{last} are")
+            };
+            let diagnostic = Diagnostic::new(format!(
+                "{what} changed since {} but not covered by tests",
+                patch.base
+            ))
+            .at(file.path.clone(), Some(first))
+            .title("Uncovered change");
+            context
+                .out
+                .diagnostic(custody_output::Level::Warning, &diagnostic)
+                .map_err(Failure::environment)?;
+            shown += 1;
+        }
+    }
+    if rest > 0 {
+        context
+            .out
+            .diagnostic(
+                custody_output::Level::Notice,
+                &Diagnostic::new(format!(
+                    "{rest} more uncovered changed range(s) not annotated (all of them with --json)"
+                )),
+            )
+            .map_err(Failure::environment)?;
+    }
+    Ok(())
 }
 
 /// The Cobertura file Azure's coverage tab reads: `--output`, the one Cobertura input,
@@ -367,7 +477,13 @@ fn print_table(
     context.out.info(&painted).map_err(env)
 }
 
-fn summary_markdown(cli: &Cli, context: &Context, table: &[FileRow], totals: &Numbers) -> String {
+fn summary_markdown(
+    cli: &Cli,
+    context: &Context,
+    table: &[FileRow],
+    totals: &Numbers,
+    patch: Option<&patch::Patch>,
+) -> String {
     let mut table: Vec<&FileRow> = table.iter().collect();
     table.sort_by(|a, b| {
         a.percent
@@ -419,6 +535,27 @@ fn summary_markdown(cli: &Cli, context: &Context, table: &[FileRow], totals: &Nu
         }
         markdown.push_str(&entry);
         listed += 1;
+    }
+    if let Some(patch) = patch {
+        markdown.push_str(&format!(
+            "\n#### Patch coverage since `{}`: {}%\n\n{} of {} changed coverable lines covered.\n",
+            context.out.safe_text(&patch.base).replace('`', "'"),
+            display_covered(patch.percent(), cli.precision),
+            patch.covered,
+            patch.coverable
+        ));
+        for file in patch
+            .files
+            .iter()
+            .filter(|f| !f.uncovered_lines.is_empty())
+            .take(cli.summary_files)
+        {
+            markdown.push_str(&format!(
+                "- `{}`: {}\n",
+                context.out.safe_text(&file.path).replace('`', "'"),
+                ranges(&file.uncovered_lines)
+            ));
+        }
     }
     if listed < table.len() {
         markdown.push_str(&format!(

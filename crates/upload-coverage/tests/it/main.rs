@@ -3,6 +3,7 @@
 //! against what `coverage report` and `coverage combine` print.
 
 mod inputs;
+mod patch;
 mod totals;
 
 use std::path::{Path, PathBuf};
