@@ -4,6 +4,7 @@
 //! Azure Pipelines (`codecoverage.publish`), GitHub (a job summary and outputs), the
 //! terminal and `--json`. It needs no Python.
 
+pub mod codecov;
 pub mod model;
 pub mod patch;
 pub mod read;
@@ -31,8 +32,8 @@ use crate::read::{Format, PathRules, ReadError};
 /// covered.
 #[derive(Debug, Parser)]
 #[command(name = "upload-coverage", version, after_long_help = after_help(EXAMPLES))]
-// Doc comments are the --help text.
-#[allow(clippy::doc_markdown)]
+// Doc comments are the --help text; the flags are independent switches.
+#[allow(clippy::doc_markdown, clippy::struct_excessive_bools)]
 pub struct Cli {
     /// Coverage reports: files, directories or glob patterns.
     #[arg(required = true, value_name = "REPORT")]
@@ -61,6 +62,43 @@ pub struct Cli {
     /// At most this many annotations on uncovered changed lines (GitHub shows 10 per step).
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub max_annotations: usize,
+    /// Codecov upload token. Default: CODECOV_TOKEN. With a token, reports go to Codecov.
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub codecov_token: Option<String>,
+    /// Upload to Codecov without a token (public repositories; fork pull requests do so
+    /// by default).
+    #[arg(long, conflicts_with = "no_codecov")]
+    pub codecov: bool,
+    /// Never upload to Codecov, even with a token.
+    #[arg(long)]
+    pub no_codecov: bool,
+    /// Codecov's upload host (self-hosted Codecov). Default: CODECOV_URL, else https://ingest.codecov.io.
+    #[arg(long, value_name = "URL")]
+    pub codecov_url: Option<String>,
+    /// Repository slug for Codecov (owner/name). Default: from the CI context.
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub slug: Option<String>,
+    /// Git service for Codecov (github, gitlab, bitbucket). Default: from the CI context.
+    #[arg(long, value_name = "SERVICE")]
+    pub git_service: Option<String>,
+    /// Commit for Codecov. Default: the pull request's head, else the CI's commit, else git's.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
+    /// Branch for Codecov. Default: from the CI context.
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Pull request number for Codecov. Default: from the CI context.
+    #[arg(long, value_name = "N")]
+    pub pr: Option<String>,
+    /// Codecov flags (e.g. the matrix cell: py37-x86). Repeatable.
+    #[arg(long = "flag", value_name = "FLAG")]
+    pub flags: Vec<String>,
+    /// The upload's name on Codecov. Default: the CI job name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Fail the step when Codecov cannot take the upload (default: warn and succeed).
+    #[arg(long)]
+    pub fail_on_error: bool,
     /// List the missing line numbers on the terminal.
     #[arg(long)]
     pub show_missing: bool,
@@ -235,6 +273,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     }
 
     let table = rows(&coverage, cli.precision);
+    let codecov = codecov_upload(&cli, context, &inputs)?;
     let patch = match &cli.diff_base {
         Some(base) => {
             let changed = patch::changed_lines(&context.cwd, base).map_err(|reason| {
@@ -274,6 +313,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
             "branch": coverage.branch,
             "reports": infos,
             "files": table,
+            "codecov": codecov,
             "patch": patch.as_ref().map(|p| serde_json::json!({
                 "base": p.base,
                 "coverable": p.coverable,
@@ -333,6 +373,148 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         return Ok(ExitStatus::No);
     }
     Ok(ExitStatus::Success)
+}
+
+/// Uploads to Codecov when a token is given, `--codecov` asks, or the build is a fork's
+/// pull request (tokenless). A Codecov outage warns and succeeds unless
+/// `--fail-on-error`. Returns what happened, for `--json`.
+fn codecov_upload(
+    cli: &Cli,
+    context: &mut Context,
+    reports: &[PathBuf],
+) -> Result<serde_json::Value, Failure> {
+    let token = cli
+        .codecov_token
+        .clone()
+        .or_else(|| {
+            context
+                .env
+                .get(custody_ci::vars::CODECOV_TOKEN)
+                .map(str::to_owned)
+        })
+        .filter(|t| !t.trim().is_empty());
+    let fork = context
+        .ci
+        .pull_request
+        .as_ref()
+        .is_some_and(|p| p.from_fork == Some(true));
+    if cli.no_codecov || (token.is_none() && !cli.codecov && !fork) {
+        return Ok(serde_json::Value::Null);
+    }
+    if let Some(token) = &token {
+        context.out.mask(token).map_err(Failure::environment)?;
+    }
+    let ci = context.ci.clone();
+    let pull = ci.pull_request.as_ref();
+    let commit = cli
+        .commit
+        .clone()
+        .or_else(|| pull.and_then(|p| p.head_commit.clone()))
+        .or_else(|| ci.commit.clone())
+        .or_else(|| ci.clone().with_local_git(&context.cwd).commit);
+    let Some(commit) = commit else {
+        return codecov_failed(
+            cli,
+            context,
+            "no commit to file the upload under\nhint: run in a git checkout, or pass --commit SHA"
+                .to_owned(),
+        );
+    };
+    let Some(slug) = cli.slug.clone().or_else(|| ci.repository.clone()) else {
+        return codecov_failed(
+            cli,
+            context,
+            "no repository slug for Codecov\nhint: pass --slug OWNER/NAME".to_owned(),
+        );
+    };
+    let upload = codecov::Upload {
+        url: cli
+            .codecov_url
+            .clone()
+            .or_else(|| context.env.get("CODECOV_URL").map(str::to_owned))
+            .unwrap_or_else(|| codecov::CODECOV_INGEST_URL.to_owned()),
+        token: token.map(custody_http::Secret::new),
+        git_service: cli
+            .git_service
+            .clone()
+            .unwrap_or_else(|| codecov::git_service(&ci, &context.env)),
+        slug,
+        commit,
+        branch: cli
+            .branch
+            .clone()
+            .or_else(|| pull.and_then(|p| p.head_branch.clone()))
+            .or_else(|| ci.branch.clone()),
+        pull_request: cli
+            .pr
+            .clone()
+            .or_else(|| pull.map(|p| p.number.to_string())),
+        ci_service: codecov::ci_service(ci.provider).to_owned(),
+        build_url: ci.build_url.clone(),
+        job_code: ci.build_id.clone(),
+        flags: cli.flags.clone(),
+        name: cli.name.clone().or_else(|| ci.job.clone()),
+        report_code: "default".to_owned(),
+    };
+    let mut retries = Vec::new();
+    let result = codecov::send(&upload, reports, &context.cwd, &context.env, &mut |line| {
+        retries.push(line);
+    });
+    for line in retries {
+        context
+            .out
+            .warning(&Diagnostic::new(line))
+            .map_err(Failure::environment)?;
+    }
+    match result {
+        Ok(uploaded) => {
+            let text = match &uploaded.url {
+                Some(url) => format!(
+                    "{} report(s) ({} bytes) for {}; results at {url}",
+                    reports.len(),
+                    uploaded.bytes,
+                    &upload.commit
+                ),
+                None => format!(
+                    "{} report(s) ({} bytes) for {}",
+                    reports.len(),
+                    uploaded.bytes,
+                    &upload.commit
+                ),
+            };
+            context
+                .out
+                .status("Codecov", &text)
+                .map_err(Failure::environment)?;
+            Ok(
+                serde_json::json!({"uploaded": true, "url": uploaded.url, "bytes": uploaded.bytes, "commit": upload.commit}),
+            )
+        }
+        Err(error) => codecov_failed(cli, context, error.to_string()),
+    }
+}
+
+fn codecov_failed(
+    cli: &Cli,
+    context: &mut Context,
+    message: String,
+) -> Result<serde_json::Value, Failure> {
+    if cli.fail_on_error {
+        return Err(Failure::environment(message));
+    }
+    let mut lines = message.lines();
+    let mut diagnostic = Diagnostic::new(format!(
+        "{} (not failing the build: pass --fail-on-error for that)",
+        lines.next().unwrap_or_default()
+    ));
+    if let Some(hint) = lines.find_map(|l| l.strip_prefix("hint: ")) {
+        diagnostic = diagnostic.hint(hint);
+    }
+    context
+        .out
+        .warning(&diagnostic)
+        .map_err(Failure::environment)?;
+    Ok(serde_json::json!({"uploaded": false, "error": message.lines().next().unwrap_or_default()}))
 }
 
 /// Warnings on the uncovered changed lines, capped, with a count of the rest.

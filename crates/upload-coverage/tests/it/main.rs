@@ -2,6 +2,7 @@
 //! a fixture project (in all three formats, with and without branches), checked
 //! against what `coverage report` and `coverage combine` print.
 
+mod codecov;
 mod inputs;
 mod patch;
 mod totals;

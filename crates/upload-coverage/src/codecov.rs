@@ -1,0 +1,306 @@
+//! The Codecov upload, as codecov-cli 11 speaks it by default (`codecovcli
+//! upload-coverage`): one `POST {ingest}/upload/{git service}/{encoded slug}/upload-coverage`
+//! with the commit, branch, pull request, CI link, flags and name, whose answer is a
+//! presigned storage URL; then one `PUT` of the reports themselves (zlib-compressed,
+//! base64) with the repository's file list. The token (`Authorization: token …`) is
+//! omitted for tokenless uploads and never printed.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use custody_ci::{CiContext, Provider};
+use custody_http::{
+    HttpConfig, Secret, Url, check_transport, display_url, parse_url, send_with_retry,
+};
+use serde_json::{Value, json};
+
+/// Where Codecov takes uploads unless told otherwise (`--codecov-url`, `CODECOV_URL`).
+pub const CODECOV_INGEST_URL: &str = "https://ingest.codecov.io";
+const USER_AGENT: &str = concat!("custody-upload-coverage/", env!("CARGO_PKG_VERSION"));
+
+/// What identifies the upload.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub url: String,
+    pub token: Option<Secret>,
+    pub git_service: String,
+    pub slug: String,
+    pub commit: String,
+    pub branch: Option<String>,
+    pub pull_request: Option<String>,
+    pub ci_service: String,
+    pub build_url: Option<String>,
+    pub job_code: Option<String>,
+    pub flags: Vec<String>,
+    pub name: Option<String>,
+    pub report_code: String,
+}
+
+/// The Codecov names of the CI systems (codecov-cli's `ci_adapters`).
+pub fn ci_service(provider: Provider) -> &'static str {
+    match provider {
+        Provider::GithubActions => "github-actions",
+        Provider::AzurePipelines => "azure_pipelines",
+        Provider::GitlabCi => "gitlab",
+        Provider::None => "local",
+    }
+}
+
+/// The git service Codecov files the repository under.
+pub fn git_service(context: &CiContext, env: &custody_ci::Env) -> String {
+    match context.provider {
+        Provider::GitlabCi => "gitlab".to_owned(),
+        Provider::AzurePipelines => match env.get(custody_ci::vars::BUILD_REPOSITORY_PROVIDER) {
+            Some("Bitbucket") => "bitbucket".to_owned(),
+            _ => "github".to_owned(),
+        },
+        _ => "github".to_owned(),
+    }
+}
+
+/// `owner/subgroup/repo` → `owner:::subgroup::::repo` (codecov-cli's `encode_slug`).
+pub fn encode_slug(slug: &str) -> Option<String> {
+    let slug = slug.trim().trim_matches('/');
+    let (owner, repo) = slug.rsplit_once('/')?;
+    if owner.is_empty() || repo.is_empty() || slug.contains(char::is_whitespace) {
+        return None;
+    }
+    Some(format!(
+        "{}::::{repo}",
+        owner.split('/').collect::<Vec<_>>().join(":::")
+    ))
+}
+
+/// The repository's files (`git ls-files`), which Codecov uses to map report paths.
+pub fn network_files(root: &Path) -> Vec<String> {
+    let Ok(output) = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(root)
+        .output()
+    else {
+        return Vec::new();
+    };
+    if !output.status.success() {
+        return Vec::new();
+    }
+    output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|name| !name.is_empty())
+        .map(|name| String::from_utf8_lossy(name).into_owned())
+        .collect()
+}
+
+/// `base64(zlib(content))`, the `base64+compressed` format.
+fn compress(content: &[u8]) -> std::io::Result<String> {
+    let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+    encoder.write_all(content)?;
+    let compressed = encoder.finish()?;
+    Ok(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        compressed,
+    ))
+}
+
+/// The storage payload: the reports as they are, and the repository's files.
+pub fn payload(reports: &[PathBuf], network: &[String]) -> std::io::Result<Vec<u8>> {
+    let mut coverage_files = Vec::new();
+    for report in reports {
+        let content = fs_err::read(report)?;
+        coverage_files.push(json!({
+            "filename": report.display().to_string(),
+            "format": "base64+compressed",
+            "data": compress(&content)?,
+            "labels": "",
+        }));
+    }
+    let value = json!({
+        "report_fixes": {"format": "legacy", "value": {}},
+        "network_files": network,
+        "coverage_files": coverage_files,
+        "metadata": {},
+    });
+    Ok(value.to_string().into_bytes())
+}
+
+/// What Codecov answered.
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    /// Where the results will show.
+    pub url: Option<String>,
+    pub bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CodecovError {
+    #[error("`{0}` is not a repository slug (owner/name)\nhint: pass --slug OWNER/NAME")]
+    Slug(String),
+    #[error("Codecov refused the upload: {status} {message}\nhint: {hint}")]
+    Refused {
+        status: u16,
+        message: String,
+        hint: &'static str,
+    },
+    #[error("Codecov's answer had no storage location: {0}")]
+    Answer(String),
+    #[error("the upload to Codecov's storage failed: {status}")]
+    Storage { status: u16 },
+    #[error(transparent)]
+    Http(#[from] custody_http::HttpError),
+    #[error("cannot read a report for the upload: {0}")]
+    Read(#[from] std::io::Error),
+}
+
+/// Sends the reports. `on_retry` is told about each retry.
+pub fn send(
+    upload: &Upload,
+    reports: &[PathBuf],
+    root: &Path,
+    env: &custody_ci::Env,
+    on_retry: &mut dyn FnMut(String),
+) -> Result<Uploaded, CodecovError> {
+    let encoded =
+        encode_slug(&upload.slug).ok_or_else(|| CodecovError::Slug(upload.slug.clone()))?;
+    let base = parse_url(upload.url.trim_end_matches('/'))?;
+    let url = Url::parse(&format!(
+        "{}/upload/{}/{encoded}/upload-coverage",
+        base.as_str().trim_end_matches('/'),
+        upload.git_service
+    ))
+    .map_err(|_| custody_http::HttpError::BadUrl(display_url(&base)))?;
+    check_transport(&url, upload.token.is_some())?;
+    let network = network_files(root);
+    let body_bytes = payload(reports, &network)?;
+    let data = json!({
+        "ci_service": upload.ci_service,
+        "ci_url": upload.build_url,
+        "cli_args": {"command": "upload-coverage", "version": concat!("custody-", env!("CARGO_PKG_VERSION"))},
+        "env": {},
+        "flags": upload.flags,
+        "job_code": upload.job_code,
+        "name": upload.name,
+        "version": concat!("custody-", env!("CARGO_PKG_VERSION")),
+        "file_not_found": false,
+        "branch": upload.branch,
+        "code": upload.report_code,
+        "commitid": upload.commit,
+        "parent_commit_id": Value::Null,
+        "pullid": upload.pull_request,
+        "report_payload_bytes": body_bytes.len(),
+    });
+    let config = HttpConfig::from_env(USER_AGENT, env);
+    let client = custody_http::client(&config)?;
+    let body = data.to_string();
+    let response = send_with_retry(
+        &config,
+        &url,
+        || {
+            let request = client
+                .post(url.clone())
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+            match &upload.token {
+                Some(token) => request.header("Authorization", format!("token {}", token.expose())),
+                None => request,
+            }
+        },
+        |attempt, reason, delay| {
+            on_retry(format!(
+                "Codecov: {reason}; retry {attempt} in {:.1} s",
+                delay.as_secs_f32()
+            ));
+        },
+    )?;
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("message")
+                    .or_else(|| v.get("detail"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| text.chars().take(200).collect());
+        let hint = match status {
+            401 | 403 => {
+                "check CODECOV_TOKEN (the repository's upload token), or use tokenless uploads only for public fork pull requests"
+            }
+            404 => "check --slug and --git-service: Codecov does not know this repository",
+            429 => "Codecov is rate-limiting tokenless uploads; set CODECOV_TOKEN",
+            _ => "Codecov had a problem; re-run the step",
+        };
+        return Err(CodecovError::Refused {
+            status,
+            message,
+            hint,
+        });
+    }
+    let answer: Value = serde_json::from_str(&text)
+        .map_err(|_| CodecovError::Answer(text.chars().take(200).collect()))?;
+    let location = answer
+        .get("raw_upload_location")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CodecovError::Answer(text.chars().take(200).collect()))?;
+    // The storage URL is presigned: no credentials go with it.
+    let storage = parse_url(location)?;
+    let response = send_with_retry(
+        &config,
+        &storage,
+        || client.put(storage.clone()).body(body_bytes.clone()),
+        |attempt, reason, delay| {
+            on_retry(format!(
+                "Codecov storage: {reason}; retry {attempt} in {:.1} s",
+                delay.as_secs_f32()
+            ));
+        },
+    )?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(CodecovError::Storage { status });
+    }
+    Ok(Uploaded {
+        url: answer.get("url").and_then(Value::as_str).map(str::to_owned),
+        bytes: body_bytes.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_encode_as_codecov_cli_does() {
+        assert_eq!(
+            encode_slug("data61/clkhash").as_deref(),
+            Some("data61::::clkhash")
+        );
+        assert_eq!(
+            encode_slug("group/sub/project").as_deref(),
+            Some("group:::sub::::project")
+        );
+        assert_eq!(encode_slug("nope"), None);
+    }
+
+    #[test]
+    fn payload_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let report = dir.path().join("c.xml");
+        fs_err::write(&report, "<coverage/>").unwrap();
+        let bytes = payload(&[report], &["a.py".into()]).unwrap();
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        let data = value["coverage_files"][0]["data"].as_str().unwrap();
+        let compressed =
+            base64::Engine::decode(&base64::engine::general_purpose::STANDARD, data).unwrap();
+        let mut decoded = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::ZlibDecoder::new(&compressed[..]),
+            &mut decoded,
+        )
+        .unwrap();
+        assert_eq!(decoded, "<coverage/>");
+        assert_eq!(value["network_files"], json!(["a.py"]));
+    }
+}
