@@ -104,11 +104,20 @@ pub fn detect(head: &str) -> Option<Format> {
 
 /// Reads one report.
 pub fn read(path: &Path, shown: &str, rules: &PathRules) -> Result<(Format, Coverage), ReadError> {
-    let bytes = fs_err::read(path).map_err(|source| ReadError::Read {
-        path: shown.to_owned(),
-        source,
-    })?;
-    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
+    let open = || {
+        fs_err::File::open(path).map_err(|source| ReadError::Read {
+            path: shown.to_owned(),
+            source,
+        })
+    };
+    let mut head_bytes = Vec::with_capacity(512);
+    std::io::Read::read_to_end(&mut std::io::Read::take(open()?, 512), &mut head_bytes).map_err(
+        |source| ReadError::Read {
+            path: shown.to_owned(),
+            source,
+        },
+    )?;
+    let head = String::from_utf8_lossy(&head_bytes).into_owned();
     let format = detect(&head).ok_or_else(|| ReadError::Unknown {
         path: shown.to_owned(),
         start: head
@@ -120,10 +129,12 @@ pub fn read(path: &Path, shown: &str, rules: &PathRules) -> Result<(Format, Cove
             .take(40)
             .collect(),
     })?;
+    // Streamed: a report is never held in memory whole.
+    let reader = std::io::BufReader::with_capacity(256 * 1024, open()?);
     let coverage = match format {
-        Format::Cobertura => cobertura(&bytes[..], shown, rules)?,
-        Format::CoveragePyJson => coverage_json(&bytes, shown, rules)?,
-        Format::Lcov => lcov(&bytes, shown, rules)?,
+        Format::Cobertura => cobertura(reader, path, shown, rules)?,
+        Format::CoveragePyJson => coverage_json(reader, shown, rules)?,
+        Format::Lcov => lcov(reader, shown, rules)?,
     };
     if coverage.files.is_empty() {
         return Err(ReadError::Empty {
@@ -146,7 +157,10 @@ fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
     })
 }
 
-fn position(bytes: &[u8], offset: u64) -> (u64, u64) {
+fn position(path: &Path, offset: u64) -> (u64, u64) {
+    let Ok(bytes) = fs_err::read(path) else {
+        return (0, 0);
+    };
     let end = usize::try_from(offset)
         .unwrap_or(usize::MAX)
         .min(bytes.len());
@@ -174,8 +188,13 @@ fn condition_coverage(text: &str) -> Option<(u32, u32)> {
     Some((covered.trim().parse().ok()?, total.trim().parse().ok()?))
 }
 
-fn cobertura(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
-    let mut xml = quick_xml::Reader::from_reader(std::io::BufReader::new(bytes));
+fn cobertura(
+    reader: impl BufRead,
+    path: &Path,
+    shown: &str,
+    rules: &PathRules,
+) -> Result<Coverage, ReadError> {
+    let mut xml = quick_xml::Reader::from_reader(reader);
     let mut buffer = Vec::new();
     let mut coverage = Coverage::default();
     let mut sources: Vec<String> = Vec::new();
@@ -187,7 +206,7 @@ fn cobertura(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, R
     let mut pending: Vec<(String, FileCoverage)> = Vec::new();
     loop {
         let event = xml.read_event_into(&mut buffer).map_err(|error| {
-            let (line, column) = position(bytes, xml.error_position());
+            let (line, column) = position(path, xml.error_position());
             ReadError::Malformed {
                 path: shown.to_owned(),
                 line,
@@ -322,14 +341,18 @@ fn resolve_with_sources(filename: &str, sources: &[String], rules: &PathRules) -
     rules.normalize(&normalized)
 }
 
-fn coverage_json(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+fn coverage_json(
+    reader: impl BufRead,
+    shown: &str,
+    rules: &PathRules,
+) -> Result<Coverage, ReadError> {
     let invalid = |reason: String| ReadError::Invalid {
         path: shown.to_owned(),
         format: "coverage.py JSON",
         reason,
     };
     let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| invalid(e.to_string()))?;
+        serde_json::from_reader(reader).map_err(|e| invalid(e.to_string()))?;
     let files = value
         .get("files")
         .and_then(|f| f.as_object())
@@ -391,10 +414,10 @@ fn coverage_json(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverag
     Ok(coverage)
 }
 
-fn lcov(bytes: &[u8], shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+fn lcov(reader: impl BufRead, shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
     let mut coverage = Coverage::default();
     let mut current: Option<(String, FileCoverage)> = None;
-    for (index, line) in bytes.lines().enumerate() {
+    for (index, line) in reader.lines().enumerate() {
         let line = line.map_err(|source| ReadError::Read {
             path: shown.to_owned(),
             source,
