@@ -67,6 +67,7 @@ job() {
     )
     "$bin/publish-test-results" "$out/junit.xml" --title "Python $python_label $arch" \
         --fail-on none --json >"$out/test-results.json"
+    (cd "$src" && "$bin/upload-coverage" "$out/coverage.xml" --no-codecov --json >"$out/coverage.json")
     "$bin/collect-artifacts" collect "$out/dist" --out "$out/dist/manifest.json" \
         --label "python=$python_label" --label "arch=$arch" --label "os=$os"
     where "build log" "$out/build.log"
@@ -74,11 +75,16 @@ job() {
     where "JUnit XML" "$out/junit.xml"
     where "test results (JSON)" "$out/test-results.json"
     where "coverage (Cobertura)" "$out/coverage.xml"
+    where "coverage totals (JSON)" "$out/coverage.json"
     where "artifacts + manifest" "$out/dist/manifest.json"
 }
 
 job py37-x86 3.7 x86 windows yes
 job py311-x64 3.11 x64 linux no
+
+step "fan-in: coverage of the whole matrix"
+(cd "$src" && "$bin/upload-coverage" "$demo"/jobs/*/coverage.xml --no-codecov --output "$demo/coverage-merged.xml")
+where "merged coverage" "$demo/coverage-merged.xml"
 
 step "fan-in: merge the matrix, select the release set (python=3.7, arch=x86)"
 "$bin/collect-artifacts" merge "$demo"/jobs/*/dist/manifest.json --out "$demo/all.json"

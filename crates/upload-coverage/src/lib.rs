@@ -207,7 +207,7 @@ fn read_all(
             format,
             files: coverage.files.len(),
         });
-        merged.merge(&coverage);
+        merged.absorb(coverage);
     }
     Ok((merged, infos, files))
 }

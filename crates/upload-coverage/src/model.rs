@@ -8,12 +8,81 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+/// A branch's name: Cobertura's index on its line (`c0`), a destination line (`to:12`,
+/// `to:-1` for an exit) as coverage.py's JSON and LCOV give them, or another writer's name.
+/// Kept small and off the heap for the common cases: reports have millions of lines.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BranchId {
+    Index(u32),
+    To(i64),
+    Name(Box<str>),
+}
+
+impl From<String> for BranchId {
+    fn from(text: String) -> Self {
+        if let Some(index) = text.strip_prefix('c').and_then(|n| n.parse().ok()) {
+            Self::Index(index)
+        } else if let Some(to) = text.strip_prefix("to:").and_then(|n| n.parse().ok()) {
+            Self::To(to)
+        } else {
+            Self::Name(text.into_boxed_str())
+        }
+    }
+}
+
+impl From<&str> for BranchId {
+    fn from(text: &str) -> Self {
+        Self::from(text.to_owned())
+    }
+}
+
+/// The branches leaving one line and whether each was taken: a short sorted list (a
+/// line has two or a few), allocated only for branch lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branches(Vec<(BranchId, bool)>);
+
+impl Branches {
+    /// Records a branch; taken anywhere means taken.
+    pub fn mark(&mut self, id: impl Into<BranchId>, taken: bool) {
+        let id = id.into();
+        match self.0.binary_search_by(|(existing, _)| existing.cmp(&id)) {
+            Ok(position) => self.0[position].1 |= taken,
+            Err(position) => self.0.insert(position, (id, taken)),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn taken(&self) -> usize {
+        self.0.iter().filter(|(_, taken)| *taken).count()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(BranchId, bool)> {
+        self.0.iter()
+    }
+}
+
+impl<const N: usize> From<[(&str, bool); N]> for Branches {
+    fn from(pairs: [(&str, bool); N]) -> Self {
+        let mut branches = Self::default();
+        for (id, taken) in pairs {
+            branches.mark(id, taken);
+        }
+        branches
+    }
+}
+
 /// One coverable line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Line {
     pub hits: u64,
-    /// Branch destinations (`to:12`, `c0`, LCOV's branch names) and whether each was taken.
-    pub branches: BTreeMap<String, bool>,
+    pub branches: Branches,
 }
 
 /// One source file.
@@ -37,9 +106,8 @@ impl FileCoverage {
         for (number, line) in &other.lines {
             let mine = self.lines.entry(*number).or_default();
             mine.hits = mine.hits.saturating_add(line.hits);
-            for (branch, taken) in &line.branches {
-                let entry = mine.branches.entry(branch.clone()).or_insert(false);
-                *entry |= *taken;
+            for (branch, taken) in line.branches.iter() {
+                mine.branches.mark(branch.clone(), *taken);
             }
         }
     }
@@ -55,7 +123,7 @@ impl FileCoverage {
                 numbers.missing += 1;
             }
             let total = line.branches.len() as u64;
-            let taken = line.branches.values().filter(|t| **t).count() as u64;
+            let taken = line.branches.taken() as u64;
             numbers.branches += total;
             numbers.missing_branches += total - taken;
             // coverage.py's "BrPart": missing branches of lines that did run.
@@ -82,6 +150,22 @@ impl Coverage {
         self.branch |= other.branch;
         for (path, file) in &other.files {
             self.files.entry(path.clone()).or_default().merge(file);
+        }
+    }
+
+    /// Like [`Coverage::merge`], taking `other` by value: files only it has are moved,
+    /// not copied, so one big report costs its size once.
+    pub fn absorb(&mut self, other: Coverage) {
+        self.branch |= other.branch;
+        for (path, file) in other.files {
+            match self.files.entry(path) {
+                std::collections::btree_map::Entry::Vacant(slot) => {
+                    slot.insert(file);
+                }
+                std::collections::btree_map::Entry::Occupied(mut slot) => {
+                    slot.get_mut().merge(&file);
+                }
+            }
         }
     }
 
@@ -168,9 +252,9 @@ pub fn fails_under(percent: f64, threshold: f64, precision: usize) -> bool {
     rounded < threshold
 }
 
-/// Branch destinations of one line, for readers: `to:N` for a line, `to:-N` for an exit.
-pub fn branch_id_to(to: i64) -> String {
-    format!("to:{to}")
+/// A branch by its destination line (negative: an exit).
+pub fn branch_id_to(to: i64) -> BranchId {
+    BranchId::To(to)
 }
 
 /// A set of changed lines per file, for patch coverage.
@@ -212,7 +296,7 @@ mod tests {
             1,
             Line {
                 hits: 1,
-                branches: [("to:2".into(), true), ("to:3".into(), false)].into(),
+                branches: [("to:2", true), ("to:3", false)].into(),
             },
         );
         file.lines.insert(
@@ -250,7 +334,7 @@ mod tests {
             1,
             Line {
                 hits: 2,
-                branches: [("to:2".into(), true), ("to:3".into(), false)].into(),
+                branches: [("to:2", true), ("to:3", false)].into(),
             },
         );
         let mut b = FileCoverage::default();
@@ -258,7 +342,7 @@ mod tests {
             1,
             Line {
                 hits: 3,
-                branches: [("to:2".into(), false), ("to:3".into(), true)].into(),
+                branches: [("to:2", false), ("to:3", true)].into(),
             },
         );
         b.lines.insert(
@@ -270,7 +354,7 @@ mod tests {
         );
         a.merge(&b);
         assert_eq!(a.lines[&1].hits, 5);
-        assert!(a.lines[&1].branches.values().all(|t| *t));
+        assert_eq!(a.lines[&1].branches.taken(), 2);
         assert_eq!(a.numbers().statements, 2);
     }
 }

@@ -216,7 +216,8 @@ fn cobertura(
         })?;
         match event {
             Event::Start(ref start) | Event::Empty(ref start) => {
-                let name = start.local_name().as_ref().to_owned();
+                let local = start.local_name();
+                let name: &str = local.as_ref();
                 if !root_seen {
                     root_seen = true;
                     if name != "coverage" {
@@ -231,7 +232,7 @@ fn cobertura(
                         .unwrap_or(0);
                     coverage.branch = branches_valid > 0;
                 }
-                match name.as_str() {
+                match name {
                     "source" => in_source = matches!(event, Event::Start(_)),
                     "class" => {
                         let filename = attribute(start, "filename").unwrap_or_default();
@@ -246,35 +247,39 @@ fn cobertura(
                         let Some((_, file)) = current.as_mut() else {
                             continue;
                         };
-                        let Some(number) =
-                            attribute(start, "number").and_then(|n| n.parse::<u32>().ok())
-                        else {
-                            continue;
-                        };
-                        let hits = attribute(start, "hits")
-                            .and_then(|h| h.parse::<f64>().ok())
-                            .unwrap_or(0.0);
-                        // Some writers put huge or fractional numbers here.
-                        let hits = hit_count(hits);
+                        // One pass over the attributes, no allocation: this is the hot loop.
+                        let mut number: Option<u32> = None;
+                        let mut hits = 0u64;
+                        let mut is_branch = false;
+                        let mut condition: Option<(u32, u32)> = None;
+                        for attribute in start.attributes().flatten() {
+                            let value: &str = &attribute.value;
+                            match attribute.key.local_name().as_ref() {
+                                "number" => number = value.trim().parse().ok(),
+                                // Some writers put huge or fractional numbers here.
+                                "hits" => hits = value.trim().parse::<f64>().map_or(0, hit_count),
+                                "branch" => is_branch = value == "true",
+                                "condition-coverage" => condition = condition_coverage(value),
+                                _ => {}
+                            }
+                        }
+                        let Some(number) = number else { continue };
                         let mut line = Line {
                             hits,
                             ..Line::default()
                         };
-                        if attribute(start, "branch").as_deref() == Some("true")
-                            && let Some((covered, total)) = attribute(start, "condition-coverage")
-                                .as_deref()
-                                .and_then(condition_coverage)
-                        {
+                        if is_branch && let Some((covered, total)) = condition {
                             for index in 0..total {
-                                line.branches.insert(format!("c{index}"), index < covered);
+                                line.branches
+                                    .mark(crate::model::BranchId::Index(index), index < covered);
                             }
                             coverage.branch = true;
                         }
                         let entry = file.lines.entry(number).or_default();
                         entry.hits = entry.hits.max(line.hits);
-                        for (id, taken) in line.branches {
-                            let slot = entry.branches.entry(id).or_insert(false);
-                            *slot |= taken;
+                        for (id, taken) in line.branches.iter() {
+                            let (id, taken) = (id.clone(), *taken);
+                            entry.branches.mark(id, taken);
                         }
                     }
                     _ => {}
@@ -312,9 +317,9 @@ fn cobertura(
         for (number, line) in file.lines {
             let mine = entry.lines.entry(number).or_default();
             mine.hits = mine.hits.max(line.hits);
-            for (id, taken) in line.branches {
-                let slot = mine.branches.entry(id).or_insert(false);
-                *slot |= taken;
+            for (id, taken) in line.branches.iter() {
+                let (id, taken) = (id.clone(), *taken);
+                mine.branches.mark(id, taken);
             }
         }
     }
@@ -406,7 +411,7 @@ fn coverage_json(
                     .lines
                     .entry(u32::try_from(from).unwrap_or(0))
                     .or_default();
-                line.branches.insert(branch_id_to(to), taken);
+                line.branches.mark(branch_id_to(to), taken);
             }
         }
         coverage.files.insert(rules.normalize(path), result);
@@ -461,12 +466,11 @@ fn lcov(reader: impl BufRead, shown: &str, rules: &PathRules) -> Result<Coverage
                 .and_then(|n| n.parse::<i64>().ok())
             {
                 Some(to) => branch_id_to(to),
-                None => format!("{block}:{branch}"),
+                None => crate::model::BranchId::from(format!("{block}:{branch}")),
             };
             coverage.branch = true;
             let entry = file.lines.entry(number).or_default();
-            let slot = entry.branches.entry(id).or_insert(false);
-            *slot |= taken;
+            entry.branches.mark(id, taken);
         } else if line == "end_of_record"
             && let Some((path, file)) = current.take()
         {

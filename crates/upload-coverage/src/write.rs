@@ -41,7 +41,7 @@ fn class(out: &mut String, path: &str, file: &FileCoverage) {
         );
         if !line.branches.is_empty() {
             let total = line.branches.len();
-            let taken = line.branches.values().filter(|t| **t).count();
+            let taken = line.branches.taken();
             let _ = write!(
                 out,
                 " branch=\"true\" condition-coverage=\"{}% ({taken}/{total})\"",
