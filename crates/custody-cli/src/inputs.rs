@@ -66,6 +66,31 @@ pub fn resolve(
     exclude: &[PathBuf],
     context: &Context,
 ) -> Result<Vec<PathBuf>, InputError> {
+    let files = resolve_reports(inputs, exclude, context)?;
+    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in &files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(first) = by_name.insert(name.clone(), file.clone()) {
+            return Err(InputError::DuplicateName {
+                name,
+                first,
+                second: file.clone(),
+            });
+        }
+    }
+    Ok(files)
+}
+
+/// Expands the arguments into files, where the same name in different directories is
+/// expected (the `coverage.xml` or `junit.xml` of every job of a matrix).
+pub fn resolve_reports(
+    inputs: &[String],
+    exclude: &[PathBuf],
+    context: &Context,
+) -> Result<Vec<PathBuf>, InputError> {
     let exclude: Vec<PathBuf> = exclude
         .iter()
         .filter_map(|p| p.canonicalize().ok())
@@ -123,20 +148,6 @@ pub fn resolve(
     }
     files.sort();
     files.dedup();
-    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for file in &files {
-        let name = file
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if let Some(first) = by_name.insert(name.clone(), file.clone()) {
-            return Err(InputError::DuplicateName {
-                name,
-                first,
-                second: file.clone(),
-            });
-        }
-    }
     if files.is_empty() {
         return Err(InputError::Empty(
             inputs

@@ -94,7 +94,7 @@ impl<R: Read> Read for Counting<R> {
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
-    let files = inputs::resolve(&cli.inputs, &[], context)?;
+    let files = inputs::resolve_reports(&cli.inputs, &[], context)?;
     let files: Vec<_> = files
         .into_iter()
         .filter(|f| {

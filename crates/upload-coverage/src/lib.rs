@@ -191,7 +191,7 @@ fn read_all(
     cli: &Cli,
     context: &Context,
 ) -> Result<(Coverage, Vec<ReportInfo>, Vec<PathBuf>), Failure> {
-    let files = inputs::resolve(&cli.reports, &[], context)?;
+    let files = inputs::resolve_reports(&cli.reports, &[], context)?;
     let rules = PathRules {
         strip_prefixes: cli.strip_prefix.clone(),
         root: context.cwd.clone(),

@@ -205,10 +205,13 @@ fn fail_on_decides_what_fails_the_step() {
 #[test]
 fn the_reports_of_a_matrix_merge() {
     let dir = tempfile::tempdir().unwrap();
-    pytest_report(dir.path(), "xunit2", "py37.xml");
-    pytest_report(dir.path(), "xunit1", "py311.xml");
+    // Every job writes the same file name; the fan-in downloads them side by side.
+    fs_err::create_dir_all(dir.path().join("jobs/py37")).unwrap();
+    fs_err::create_dir_all(dir.path().join("jobs/py311")).unwrap();
+    pytest_report(dir.path(), "xunit2", "jobs/py37/junit.xml");
+    pytest_report(dir.path(), "xunit1", "jobs/py311/junit.xml");
     let output = cmd(dir.path())
-        .args(["*.xml", "--json", "--fail-on", "none"])
+        .args(["jobs/*/junit.xml", "--json", "--fail-on", "none"])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));

@@ -101,9 +101,18 @@ fn a_matrix_merges_like_coverage_combine() {
         );
         assert_eq!(result["totals"]["branches"], branches.unwrap().0);
     }
-    // Cobertura carries branch counts, not which branch ran: lines merge exactly.
+    // Cobertura carries branch counts, not which branch ran: lines merge exactly. The
+    // jobs' reports have the same name, side by side in the fan-in.
+    for job in ["a", "b"] {
+        fs_err::create_dir_all(project.join(format!("jobs/{job}"))).unwrap();
+        fs_err::copy(
+            project.join(format!("{job}.xml")),
+            project.join(format!("jobs/{job}/coverage.xml")),
+        )
+        .unwrap();
+    }
     let output = cmd(&project)
-        .args(["a.xml", "b.xml", "--json"])
+        .args(["jobs/*/coverage.xml", "--json"])
         .output()
         .unwrap();
     let result = json_of(&output);
