@@ -103,25 +103,42 @@ fn compress(content: &[u8]) -> std::io::Result<String> {
     ))
 }
 
-/// The storage payload: the reports as they are, and the repository's files.
+/// The storage payload: the reports as they are, and the repository's files. Written
+/// out directly: the compressed reports are most of it and are not copied again.
 pub fn payload(reports: &[PathBuf], network: &[String]) -> std::io::Result<Vec<u8>> {
-    let mut coverage_files = Vec::new();
-    for report in reports {
+    let string = |text: &str| serde_json::to_string(text).expect("a string serializes");
+    let mut out = Vec::new();
+    out.extend_from_slice(
+        br#"{"report_fixes": {"format": "legacy", "value": {}}, "network_files": "#,
+    );
+    out.extend_from_slice(
+        serde_json::to_string(network)
+            .expect("strings serialize")
+            .as_bytes(),
+    );
+    out.extend_from_slice(br#", "coverage_files": ["#);
+    for (index, report) in reports.iter().enumerate() {
+        if index > 0 {
+            out.extend_from_slice(b", ");
+        }
         let content = fs_err::read(report)?;
-        coverage_files.push(json!({
-            "filename": report.display().to_string(),
-            "format": "base64+compressed",
-            "data": compress(&content)?,
-            "labels": "",
-        }));
+        out.extend_from_slice(br#"{"filename": "#);
+        out.extend_from_slice(string(&report.display().to_string()).as_bytes());
+        out.extend_from_slice(br#", "format": "base64+compressed", "data": ""#);
+        out.extend_from_slice(compress(&content)?.as_bytes());
+        out.extend_from_slice(br#"", "labels": ""}"#);
     }
-    let value = json!({
-        "report_fixes": {"format": "legacy", "value": {}},
-        "network_files": network,
-        "coverage_files": coverage_files,
-        "metadata": {},
-    });
-    Ok(value.to_string().into_bytes())
+    out.extend_from_slice(br#"], "metadata": {}}"#);
+    Ok(out)
+}
+
+/// Builds the payload on another thread, so compressing the reports overlaps reading
+/// them for the totals.
+pub fn prepare(
+    reports: Vec<PathBuf>,
+    root: PathBuf,
+) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
+    std::thread::spawn(move || payload(&reports, &network_files(&root)))
 }
 
 /// What Codecov answered.
@@ -155,8 +172,7 @@ pub enum CodecovError {
 /// Sends the reports. `on_retry` is told about each retry.
 pub fn send(
     upload: &Upload,
-    reports: &[PathBuf],
-    root: &Path,
+    body_bytes: Vec<u8>,
     env: &custody_ci::Env,
     on_retry: &mut dyn FnMut(String),
 ) -> Result<Uploaded, CodecovError> {
@@ -170,8 +186,9 @@ pub fn send(
     ))
     .map_err(|_| custody_http::HttpError::BadUrl(display_url(&base)))?;
     check_transport(&url, upload.token.is_some())?;
-    let network = network_files(root);
-    let body_bytes = payload(reports, &network)?;
+    let payload_size = body_bytes.len();
+    // Shared, not copied, between attempts.
+    let body_bytes = bytes::Bytes::from(body_bytes);
     let data = json!({
         "ci_service": upload.ci_service,
         "ci_url": upload.build_url,
@@ -187,7 +204,7 @@ pub fn send(
         "commitid": upload.commit,
         "parent_commit_id": Value::Null,
         "pullid": upload.pull_request,
-        "report_payload_bytes": body_bytes.len(),
+        "report_payload_bytes": payload_size,
     });
     let config = HttpConfig::from_env(USER_AGENT, env);
     let client = custody_http::client(&config)?;
@@ -263,7 +280,7 @@ pub fn send(
     }
     Ok(Uploaded {
         url: answer.get("url").and_then(Value::as_str).map(str::to_owned),
-        bytes: body_bytes.len(),
+        bytes: payload_size,
     })
 }
 

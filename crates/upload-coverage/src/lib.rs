@@ -238,6 +238,13 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
             "--fail-under {threshold} is not a percentage between 0 and 100"
         )));
     }
+    // The Codecov payload is built while the reports are read for the totals.
+    let payload = if wants_codecov(&cli, context) {
+        let files = inputs::resolve_reports(&cli.reports, &[], context)?;
+        Some(codecov::prepare(files, context.cwd.clone()))
+    } else {
+        None
+    };
     let (coverage, infos, inputs) = read_all(&cli, context)?;
     let totals = coverage.totals();
     let display = totals.display(cli.precision);
@@ -273,7 +280,10 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     }
 
     let table = rows(&coverage, cli.precision);
-    let codecov = codecov_upload(&cli, context, &inputs)?;
+    let codecov = match payload {
+        Some(payload) => codecov_upload(&cli, context, &inputs, payload)?,
+        None => serde_json::Value::Null,
+    };
     let patch = match &cli.diff_base {
         Some(base) => {
             let changed = patch::changed_lines(&context.cwd, base).map_err(|reason| {
@@ -378,13 +388,19 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
 /// Uploads to Codecov when a token is given, `--codecov` asks, or the build is a fork's
 /// pull request (tokenless). A Codecov outage warns and succeeds unless
 /// `--fail-on-error`. Returns what happened, for `--json`.
-fn codecov_upload(
-    cli: &Cli,
-    context: &mut Context,
-    reports: &[PathBuf],
-) -> Result<serde_json::Value, Failure> {
-    let token = cli
-        .codecov_token
+/// Whether to upload: a token, `--codecov`, or a fork's pull request (tokenless);
+/// never with `--no-codecov`.
+fn wants_codecov(cli: &Cli, context: &Context) -> bool {
+    let fork = context
+        .ci
+        .pull_request
+        .as_ref()
+        .is_some_and(|p| p.from_fork == Some(true));
+    !cli.no_codecov && (codecov_token(cli, context).is_some() || cli.codecov || fork)
+}
+
+fn codecov_token(cli: &Cli, context: &Context) -> Option<String> {
+    cli.codecov_token
         .clone()
         .or_else(|| {
             context
@@ -392,15 +408,16 @@ fn codecov_upload(
                 .get(custody_ci::vars::CODECOV_TOKEN)
                 .map(str::to_owned)
         })
-        .filter(|t| !t.trim().is_empty());
-    let fork = context
-        .ci
-        .pull_request
-        .as_ref()
-        .is_some_and(|p| p.from_fork == Some(true));
-    if cli.no_codecov || (token.is_none() && !cli.codecov && !fork) {
-        return Ok(serde_json::Value::Null);
-    }
+        .filter(|t| !t.trim().is_empty())
+}
+
+fn codecov_upload(
+    cli: &Cli,
+    context: &mut Context,
+    reports: &[PathBuf],
+    payload: std::thread::JoinHandle<std::io::Result<Vec<u8>>>,
+) -> Result<serde_json::Value, Failure> {
+    let token = codecov_token(cli, context);
     if let Some(token) = &token {
         context.out.mask(token).map_err(Failure::environment)?;
     }
@@ -456,8 +473,19 @@ fn codecov_upload(
         name: cli.name.clone().or_else(|| ci.job.clone()),
         report_code: "default".to_owned(),
     };
+    let body = match payload.join() {
+        Ok(Ok(body)) => body,
+        Ok(Err(error)) => {
+            return codecov_failed(
+                cli,
+                context,
+                format!("cannot read a report for the upload: {error}"),
+            );
+        }
+        Err(_) => return codecov_failed(cli, context, "preparing the upload failed".to_owned()),
+    };
     let mut retries = Vec::new();
-    let result = codecov::send(&upload, reports, &context.cwd, &context.env, &mut |line| {
+    let result = codecov::send(&upload, body, &context.env, &mut |line| {
         retries.push(line);
     });
     for line in retries {
