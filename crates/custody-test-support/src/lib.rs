@@ -92,6 +92,23 @@ pub fn pypi_artifact_names() -> Vec<String> {
         .collect()
 }
 
+/// Copies a directory tree (a fixture project into a test's temporary directory),
+/// leaving out `__pycache__`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    fs_err::create_dir_all(to).unwrap();
+    for entry in fs_err::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "__pycache__" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            fs_err::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
 /// The sha256 of `data`, lowercase hex.
 pub fn sha256_hex(data: &[u8]) -> String {
     use std::fmt::Write as _;

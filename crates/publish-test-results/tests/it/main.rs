@@ -32,7 +32,7 @@ pub(crate) fn fixture(name: &str) -> PathBuf {
 pub(crate) fn pytest_report(dir: &Path, family: &str, name: &str) -> (PathBuf, String) {
     let project = dir.join("project");
     if !project.exists() {
-        copy_dir(&fixture("project"), &project);
+        custody_test_support::copy_dir(&fixture("project"), &project);
     }
     let report = dir.join(name);
     let output = Process::new(custody_test_support::python())
@@ -52,21 +52,6 @@ pub(crate) fn pytest_report(dir: &Path, family: &str, name: &str) -> (PathBuf, S
         .to_owned();
     assert!(report.is_file(), "pytest wrote no report:\n{stdout}");
     (report, summary)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for entry in fs_err::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            fs_err::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 /// The count pytest's summary gives for `word` (`failed`, `passed`, `error`...), or 0.

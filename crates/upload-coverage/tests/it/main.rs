@@ -22,25 +22,10 @@ pub(crate) fn cmd(dir: &Path) -> Command {
     command
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs_err::create_dir_all(to).unwrap();
-    for entry in fs_err::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() != "__pycache__" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else {
-            fs_err::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// The fixture project, copied into `dir`.
 pub(crate) fn project(dir: &Path) -> PathBuf {
     let project = dir.join("project");
-    copy_dir(
+    custody_test_support::copy_dir(
         &custody_test_support::workspace_root().join("tests/fixtures/upload-coverage/project"),
         &project,
     );
