@@ -26,6 +26,11 @@ pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
 /// a GitHub issue (--github-issue) by --approvers; --timeout bounds the wait and
 /// --on-timeout decides what silence means. The record written to --out names the
 /// manifest's digest: publish-pypi --approval refuses anything else.
+///
+/// Where the CI system has its own gate (a GitHub environment's required reviewers,
+/// Azure's ManualValidation task or environment approvals), --show puts the release in
+/// front of the reviewers before that gate, and --approved-by records its decision
+/// afterwards, refusing a manifest other than the one --show displayed.
 #[derive(Debug, Parser)]
 #[command(name = "approve-gate", version, after_long_help = after_help(EXAMPLES))]
 // Doc comments are the --help text.
@@ -34,9 +39,31 @@ pub struct Cli {
     /// The release manifest to approve (from `collect-artifacts select`).
     #[arg(long, short = 'm', value_name = "FILE")]
     pub manifest: PathBuf,
+    /// Where the release's files are (searched recursively); they are re-hashed against
+    /// the manifest before anyone is asked. Default: the manifest's directory.
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
     /// Where to write the approval record (JSON).
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub out: PathBuf,
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        required_unless_present = "show"
+    )]
+    pub out: Option<PathBuf>,
+    /// Only show what is to be released (terminal, job summary) and set the
+    /// `manifest_digest` output for the CI system's own approval gate; decide nothing.
+    #[arg(long, conflicts_with_all = ["out", "decision_dir", "github_issue", "approved_by"])]
+    pub show: bool,
+    /// Record an approval already given in the CI system's own gate by NAME (needs
+    /// --manifest-digest: the digest the reviewers were shown by --show).
+    #[arg(long, value_name = "NAME", requires = "manifest_digest",
+          conflicts_with_all = ["decision_dir", "github_issue"])]
+    pub approved_by: Option<String>,
+    /// The manifest digest the reviewers approved (`sha256:…`, from --show's
+    /// `manifest_digest` output); any other manifest is refused.
+    #[arg(long, value_name = "DIGEST", requires = "approved_by")]
+    pub manifest_digest: Option<String>,
     /// Wait for a decision file (JSON: {"decision": "approve"|"reject", "by": NAME}) in DIR.
     #[arg(long, value_name = "DIR")]
     pub decision_dir: Option<PathBuf>,
@@ -75,6 +102,12 @@ const EXAMPLES: &str = "  # On a terminal: type the version to approve
   # On GitHub: an issue with the release's files; two of three maintainers approve
   approve-gate --manifest release.json --out approval.json --github-issue \\
       --approvers alice,bob,carol --min-approvals 2 --timeout 24h
+
+  # Behind the CI system's own gate (Azure ManualValidation, GitHub environment):
+  # show the release before the gate, record the reviewers' decision after it
+  approve-gate --manifest release.json --show
+  approve-gate --manifest release.json --out approval.json \\
+      --approved-by \"$APPROVER\" --manifest-digest \"$DIGEST_SHOWN\"
 ";
 
 impl HasGlobal for Cli {
@@ -205,6 +238,129 @@ pub(crate) fn describe(manifest: &Manifest, markdown: bool) -> String {
     text
 }
 
+const NO_SOURCE: &str = "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR, --github-issue --approvers USERS, or --approved-by NAME after the CI system's own gate";
+
+/// The hand-off re-verification: the files to approve are the files the manifest
+/// names, byte for byte, before anyone is asked.
+fn check_files(
+    cli: &Cli,
+    manifest: &Manifest,
+    manifest_path: &Path,
+    context: &mut Context,
+) -> Result<(), Failure> {
+    let dir = match &cli.from {
+        Some(dir) => context.resolve(dir),
+        None => manifest_path
+            .parent()
+            .map_or_else(|| context.resolve(Path::new(".")), Path::to_path_buf),
+    };
+    let shown_dir = context.display(&dir);
+    if !dir.is_dir() {
+        return Err(Failure::input(format!(
+            "`{shown_dir}` is not a directory: the release's files must be checked before approval\nhint: pass --from DIR where the release set was downloaded"
+        )));
+    }
+    let report = custody_manifest::verify_dir(
+        manifest,
+        &dir,
+        &[manifest_path.to_path_buf()],
+        false,
+        &custody_dist::Limits::default(),
+        &custody_output::NoProgress,
+    )
+    .map_err(Failure::input)?;
+    let bad: Vec<String> = report
+        .entries
+        .iter()
+        .filter(|entry| !entry.check.is_ok())
+        .map(|entry| {
+            format!(
+                "{}: {}",
+                context.out.safe_text(&entry.file_name),
+                entry.check.describe()
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::no(format!(
+        "the files in `{shown_dir}` are not the ones the manifest lists; nobody was asked to approve\n  {}\nhint: download the release set again (`collect-artifacts verify --manifest M --from DIR` shows every file)",
+        bad.join("\n  ")
+    )))
+}
+
+/// `--show`: the release in front of the reviewers of the CI system's own gate.
+fn show(manifest: &Manifest, context: &mut Context) -> StepResult {
+    let env = Failure::environment;
+    context.out.info(&describe(manifest, false)).map_err(env)?;
+    context
+        .out
+        .summary(
+            "approve-gate",
+            &format!(
+                "### Release awaiting approval\n\n{}",
+                describe(manifest, true)
+            ),
+        )
+        .map_err(env)?;
+    context
+        .out
+        .set_output("manifest_digest", &manifest.digest)
+        .map_err(env)?;
+    if context.out.is_json() {
+        context
+            .out
+            .json(&serde_json::json!({
+                "manifest_digest": manifest.digest,
+                "release": release_name(manifest),
+                "files": manifest.artifacts.iter().map(|a| serde_json::json!({
+                    "file_name": a.file_name,
+                    "size": a.size,
+                    "sha256": a.digests.sha256,
+                })).collect::<Vec<_>>(),
+            }))
+            .map_err(env)?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `--approved-by`: the CI system's gate decided; bind its decision to the manifest the
+/// reviewers were shown.
+fn approved_in_ci(
+    name: &str,
+    shown_digest: &str,
+    manifest: &Manifest,
+    shown: &str,
+    context: &Context,
+) -> Result<Outcome, Failure> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Failure::usage(
+            "--approved-by is empty: name who approved in the CI system's gate\nhint: Azure: $(Build.RequestedFor) is who queued the run, not the approver; pass the reviewer's name",
+        ));
+    }
+    let expected = shown_digest.trim();
+    let expected = if expected.starts_with("sha256:") {
+        expected.to_owned()
+    } else {
+        format!("sha256:{expected}")
+    };
+    if expected != manifest.digest {
+        return Err(Failure::no(format!(
+            "`{shown}` is not the release that was approved: its digest is `{}`, the reviewers were shown `{expected}`\nhint: the artifacts changed after `approve-gate --show`; run the release again so the reviewers see these files",
+            manifest.digest
+        )));
+    }
+    Ok(Outcome {
+        decision: Decision::Approved,
+        by: vec![name.to_owned()],
+        source: "ci-gate",
+        reference: context.ci.build_url.clone(),
+        reason: Some("approved in the CI system's own gate".to_owned()),
+    })
+}
+
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
@@ -225,27 +381,45 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     if cli.min_approvals == 0 {
         return Err(Failure::usage("--min-approvals must be at least 1"));
     }
-    if !cli.github_issue && cli.decision_dir.is_none() && !context.interactive {
-        return Err(Failure::usage(
-            "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR or --github-issue --approvers USERS",
-        ));
+    check_files(&cli, &manifest, &manifest_path, context)?;
+    if cli.show {
+        return show(&manifest, context);
     }
-    let out_path = context.resolve(&cli.out);
+    if !cli.github_issue
+        && cli.decision_dir.is_none()
+        && cli.approved_by.is_none()
+        && !context.interactive
+    {
+        return Err(Failure::usage(NO_SOURCE));
+    }
+    // clap makes --out required unless --show.
+    let out_path = context.resolve(cli.out.as_deref().unwrap_or(Path::new("approval.json")));
+    // A gate's decision is checked against what its reviewers saw before anything else.
+    let gate = match &cli.approved_by {
+        Some(name) => Some(approved_in_ci(
+            name,
+            cli.manifest_digest.as_deref().unwrap_or_default(),
+            &manifest,
+            &shown,
+            context,
+        )?),
+        None => None,
+    };
     context
         .out
         .info(&describe(&manifest, false))
         .map_err(Failure::environment)?;
 
-    let outcome = if cli.github_issue {
+    let outcome = if gate.is_some() {
+        gate
+    } else if cli.github_issue {
         github::wait_for_issue(&cli, &manifest, context)?
     } else if let Some(dir) = &cli.decision_dir {
         wait::decision_file(&cli, &context.resolve(dir), &manifest, context)?
     } else if context.interactive {
         wait::prompt(&manifest, context)?
     } else {
-        return Err(Failure::usage(
-            "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR or --github-issue --approvers USERS",
-        ));
+        return Err(Failure::usage(NO_SOURCE));
     };
     let outcome = match (outcome, cli.on_timeout) {
         (Some(outcome), _) => outcome,

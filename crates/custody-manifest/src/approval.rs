@@ -62,7 +62,7 @@ pub struct Approval {
     pub decided_by: Vec<String>,
     /// When (RFC 3339, UTC).
     pub decided_at: String,
-    /// Where the decision came from: `terminal`, `decision-file`, `github-issue`, `timeout`.
+    /// Where the decision came from: `terminal`, `decision-file`, `github-issue`, `ci-gate`, `timeout`.
     pub source: String,
     /// A link or path to the decision (the issue URL, the decision file).
     #[serde(default, skip_serializing_if = "Option::is_none")]

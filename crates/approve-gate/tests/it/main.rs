@@ -2,6 +2,7 @@
 //! files dropped while it waits, the GitHub issue flow against a local server that
 //! implements the REST endpoints used, timeouts, and the approval → publish binding.
 
+mod ci_gate;
 mod github;
 mod local;
 
