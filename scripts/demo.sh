@@ -6,11 +6,13 @@
 #   python=3.11/x64/linux is not): build wheel (+ sdist in the release job), run
 #   pytest with JUnit and coverage output, publish-test-results, collect and label the
 #   artifacts;
-#   fan-in: merge the jobs' manifests, select the release set, stage and verify it.
-#   release decision: tag-build checks the tag v0.18.3 against the release set's version.
-#   release pipeline: approve-gate (a decision file), start a pypiserver on 127.0.0.1,
-#   publish the approved release set with publish-pypi (a dry run first, then the upload, then a re-run that skips what is
-#   there), and pip install the released package from that index.
+#   fan-in: merge the jobs' manifests, select the release set, stage and verify it;
+#   tag-build checks the tag v0.18.3 against the release set's version
+#   (scripts/build-pipeline.sh, as any shell-only CI would run it).
+#   release pipeline (scripts/release-pipeline.sh): start a pypiserver on 127.0.0.1,
+#   approve-gate (a decision file), publish the approved release set with publish-pypi
+#   (a dry run first, then the upload, then a re-run that skips what is there), and
+#   pip install the released package from that index.
 #
 # Everything it writes is under target/demo/; it prints where each output went.
 # Needs only cargo and python3 (the tools come from PyPI into target/test-venv).
@@ -46,36 +48,24 @@ git -C "$src" -c user.name=demo -c user.email=demo@example.org add -A
 git -C "$src" -c user.name=demo -c user.email=demo@example.org commit --quiet -m "custody-sample 0.18.3"
 git -C "$src" tag v0.18.3
 
-# One matrix job: build, test, collect.
+export CUSTODY_BIN=$bin PYTHON=$python
+
+# One matrix job of the build pipeline (scripts/build-pipeline.sh job): build, test,
+# publish test results and coverage, collect.
 job() {
     local name=$1 python_label=$2 arch=$3 os=$4 with_sdist=$5
     local out=$demo/jobs/$name
     step "build job $name (python=$python_label arch=$arch os=$os)"
-    mkdir -p "$out/dist"
-    local formats=(--wheel)
-    [[ "$with_sdist" == yes ]] && formats+=(--sdist)
-    (
-        cd "$src"
-        # Reproducible wheels: the same bytes from every job, so the fan-in can tell a
-        # real conflict from a rebuild.
-        SOURCE_DATE_EPOCH=1700000000 "$python" -m build --no-isolation "${formats[@]}" \
-            --outdir "$out/dist" . >"$out/build.log" 2>&1
-        rm -rf build src/*.egg-info
-        PYTHONPATH=src "$python" -m pytest -q -p no:cacheprovider \
-            --junitxml="$out/junit.xml" --cov=custody_sample --cov-branch \
-            --cov-report=xml:"$out/coverage.xml" tests >"$out/pytest.log" 2>&1
-    )
-    "$bin/publish-test-results" "$out/junit.xml" --title "Python $python_label $arch" \
-        --fail-on none --json >"$out/test-results.json"
-    (cd "$src" && "$bin/upload-coverage" "$out/coverage.xml" --no-codecov --json >"$out/coverage.json")
-    "$bin/collect-artifacts" collect "$out/dist" --out "$out/dist/manifest.json" \
-        --label "python=$python_label" --label "arch=$arch" --label "os=$os"
+    local extra=()
+    [[ "$with_sdist" == yes ]] && extra+=(--sdist)
+    scripts/build-pipeline.sh job --source "$src" --out "$out" --no-isolation --no-codecov \
+        --cov custody_sample --label "python=$python_label" --label "arch=$arch" --label "os=$os" \
+        "${extra[@]}"
+    rm -rf "$src/build" "$src"/src/*.egg-info
     where "build log" "$out/build.log"
     where "pytest log" "$out/pytest.log"
     where "JUnit XML" "$out/junit.xml"
-    where "test results (JSON)" "$out/test-results.json"
     where "coverage (Cobertura)" "$out/coverage.xml"
-    where "coverage totals (JSON)" "$out/coverage.json"
     where "artifacts + manifest" "$out/dist/manifest.json"
 }
 
@@ -86,17 +76,11 @@ step "fan-in: coverage of the whole matrix"
 (cd "$src" && "$bin/upload-coverage" "$demo"/jobs/*/coverage.xml --no-codecov --output "$demo/coverage-merged.xml")
 where "merged coverage" "$demo/coverage-merged.xml"
 
-step "fan-in: merge the matrix, select the release set (python=3.7, arch=x86)"
-"$bin/collect-artifacts" merge "$demo"/jobs/*/dist/manifest.json --out "$demo/all.json"
-"$bin/collect-artifacts" select --manifest "$demo/all.json" --from "$demo/jobs" \
-    --where python=3.7 --where arch=x86 --kind wheel,sdist,executable \
-    --copy-to "$demo/release"
-"$bin/collect-artifacts" verify --manifest "$demo/release/release.json" --strict
+step "fan-in: merge, select the release set (python=3.7, arch=x86), tag-build on v0.18.3"
+scripts/build-pipeline.sh fan-in --source "$src" --jobs "$demo/jobs" --out "$demo" \
+    --where python=3.7 --where arch=x86 --require-release
 where "merged manifest" "$demo/all.json"
 where "release set" "$demo/release/"
-
-step "release decision: tag-build on the tagged commit (v0.18.3)"
-(cd "$src" && "$bin/tag-build" --manifest "$demo/release/release.json" --require-release)
 
 step "release pipeline: publish to a local index and install from it"
 index=$demo/index
@@ -111,17 +95,18 @@ for _ in $(seq 100); do
     "$python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
     sleep 0.2
 done
-# The manual confirmation, non-interactive: the release manager's decision file.
+# The release pipeline (scripts/release-pipeline.sh): verify, the manual confirmation
+# (non-interactive: the release manager's decision file), publish. A dry run first, then
+# the upload, then a re-run that finds everything already there.
 mkdir -p "$demo/decisions"
 echo '{"decision": "approve", "by": "release-manager", "reason": "demo"}' >"$demo/decisions/approve.json"
-"$bin/approve-gate" --manifest "$demo/release/release.json" --out "$demo/approval.json" \
-    --decision-dir "$demo/decisions" --timeout 30s --poll-interval 200ms
 export PYPI_LOGIN=demo PYPI_PASSWORD=demo-upload-pw
-publish=("$bin/publish-pypi" --manifest "$demo/release/release.json" --approval "$demo/approval.json"
-    --repository-url "http://127.0.0.1:$port/")
-"${publish[@]}" --dry-run
-"${publish[@]}"
-"${publish[@]}" --json >"$demo/publish-rerun.json"
+release=(scripts/release-pipeline.sh --release "$demo/release" --repository-url "http://127.0.0.1:$port/")
+gate=(-- --decision-dir "$demo/decisions" --timeout 30s --poll-interval 200ms)
+"${release[@]}" --dry-run "${gate[@]}"
+"${release[@]}" "${gate[@]}"
+"$bin/publish-pypi" --manifest "$demo/release/release.json" --approval "$demo/approval.json" \
+    --repository-url "http://127.0.0.1:$port/" --json >"$demo/publish-rerun.json"
 unset PYPI_LOGIN PYPI_PASSWORD
 "$python" -m pip install --quiet --isolated --no-cache-dir --no-deps --disable-pip-version-check \
     --index-url "http://127.0.0.1:$port/simple/" --target "$demo/installed" custody-sample==0.18.3
