@@ -30,7 +30,8 @@ step "building the workspace"
 cargo build --workspace --bins --quiet
 
 step "preparing Python tools (target/test-venv)"
-eval "$(scripts/test-env.sh)"
+test_env=$(scripts/test-env.sh)
+eval "$test_env"
 python=$CUSTODY_TEST_PYTHON
 
 rm -rf "$demo"

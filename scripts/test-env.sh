@@ -5,7 +5,9 @@
 #   - the sample project built into a wheel and an sdist, in target/test-fixtures/sample-dist;
 #   - real artifacts from PyPI (tests/fixtures/pypi-artifacts.txt), sha256-checked,
 #     in target/test-fixtures/pypi.
-# Prints the environment the tests read (CUSTODY_TEST_PYTHON, CUSTODY_TEST_FIXTURES).
+#   - check-jsonschema (tests/requirements-check.txt) in target/check-venv.
+# Prints the environment the tests read (CUSTODY_TEST_PYTHON, CUSTODY_TEST_FIXTURES,
+# CUSTODY_CHECK_JSONSCHEMA).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +31,18 @@ if [ "$(cat "$venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$venv/.custody-stamp"
 fi
 vpython=$venv/bin/python
+
+# 1b. The CI-YAML validator in a virtualenv of its own (its dependencies conflict with
+#     codecov-cli's).
+check_venv=${CUSTODY_CHECK_VENV:-$root/target/check-venv}
+want=$(stamp_of "$root/tests/requirements-check.txt")
+if [ "$(cat "$check_venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
+  say "creating $check_venv"
+  rm -rf "$check_venv"
+  "$python" -m venv "$check_venv"
+  "$check_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/requirements-check.txt"
+  echo "$want" > "$check_venv/.custody-stamp"
+fi
 
 # 2. The sample project's wheel and sdist, rebuilt when its sources change.
 sample=$root/tests/fixtures/sample-project
@@ -70,3 +84,4 @@ done
 
 echo "export CUSTODY_TEST_PYTHON=$vpython"
 echo "export CUSTODY_TEST_FIXTURES=$fixtures"
+echo "export CUSTODY_CHECK_JSONSCHEMA=$check_venv/bin/check-jsonschema"

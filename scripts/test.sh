@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
 # The whole test run, exactly as CI runs it (.ci/run calls this):
 #   1. prepare the Python peers and fixtures (scripts/test-env.sh),
-#   2. cargo fmt --check, 3. clippy with warnings as errors, 4. every test.
+#   2. action.yml, examples/ and templates/ against the GitHub and Azure schemas,
+#   3. cargo fmt --check, 4. clippy with warnings as errors, 5. every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-eval "$(scripts/test-env.sh)"
+# A failing setup stops here (an `eval "$(...)"` alone would swallow its exit status).
+test_env=$(scripts/test-env.sh)
+eval "$test_env"
 export CUSTODY_TEST_PYTHON CUSTODY_TEST_FIXTURES
+
+echo "== validating action.yml, the example workflows and the Azure templates"
+scripts/check-ci-yaml.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
