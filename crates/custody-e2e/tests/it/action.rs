@@ -1,5 +1,5 @@
 //! action.yml run by a composite-action runner that does what GitHub's does (each step
-//! in bash with its env and its own $GITHUB_OUTPUT, expressions, `if:`, actions/cache):
+//! in bash with its env and its own `$GITHUB_OUTPUT`, expressions, `if:`, `actions/cache`):
 //! installation from the release asset with its sha256, the cache, arguments split
 //! without expansion, outputs passed through.
 
@@ -37,9 +37,18 @@ impl Runner {
             ("GITHUB_EVENT_NAME", "push"),
             ("GITHUB_SHA", "4f2a9c1d0e4f2a9c1d0e4f2a9c1d0e4f2a9c1d0e"),
             ("GITHUB_REPOSITORY", "data61/clkhash"),
-            ("GITHUB_STEP_SUMMARY", &dir.join("runner/summary.md").to_string_lossy()),
-            ("RUNNER_TOOL_CACHE", &dir.join("tool-cache").to_string_lossy()),
-            ("RUNNER_CACHE_DIR", &dir.join("actions-cache").to_string_lossy()),
+            (
+                "GITHUB_STEP_SUMMARY",
+                &dir.join("runner/summary.md").to_string_lossy(),
+            ),
+            (
+                "RUNNER_TOOL_CACHE",
+                &dir.join("tool-cache").to_string_lossy(),
+            ),
+            (
+                "RUNNER_CACHE_DIR",
+                &dir.join("actions-cache").to_string_lossy(),
+            ),
             ("CUSTODY_DOWNLOAD_URL", download_url.trim_end_matches('/')),
         ]);
         Self { work, env }
@@ -86,7 +95,12 @@ fn the_action_installs_a_verified_release_caches_it_and_runs_a_step() {
     assert_eq!(outputs["version"], "0.18.3");
     assert_eq!(outputs["kind"], "release-tag");
     assert_eq!(outputs["exit-code"], "0");
-    assert!(ran.stdout.contains("Cache not found for input keys: custody-0.1.0-"), "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("Cache not found for input keys: custody-0.1.0-"),
+        "{}",
+        ran.stdout
+    );
     let downloads = server.requests().len();
     assert_eq!(downloads, 2, "the asset and its .sha256");
 
@@ -100,15 +114,29 @@ fn the_action_installs_a_verified_release_caches_it_and_runs_a_step() {
         "install-method": "release",
     }));
     assert_eq!(ran.code, 0, "{}", ran.both());
-    assert!(ran.stdout.contains("Cache restored from key: custody-0.1.0-"), "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("Cache restored from key: custody-0.1.0-"),
+        "{}",
+        ran.stdout
+    );
     assert_eq!(server.requests().len(), downloads);
     let outputs = &outcome["outputs"];
     assert_eq!(
-        (outputs["tests"].as_str(), outputs["failed"].as_str(), outputs["passed"].as_str()),
+        (
+            outputs["tests"].as_str(),
+            outputs["failed"].as_str(),
+            outputs["passed"].as_str()
+        ),
         (Some("3"), Some("1"), Some("2"))
     );
     // The failure is an annotation on the runner's log.
-    assert!(ran.stdout.contains("::error file=tests/test_bits.py,line=7"), "{}", ran.stdout);
+    assert!(
+        ran.stdout
+            .contains("::error file=tests/test_bits.py,line=7"),
+        "{}",
+        ran.stdout
+    );
     assert!(read(&runner.dir().join("runner/summary.md")).contains("Python 3.7 x86"));
 }
 
@@ -123,7 +151,11 @@ fn arguments_are_words_not_shell_and_steps_are_checked() {
         "install-method": "release",
     }));
     assert_eq!(ran.code, 1, "{}", ran.both());
-    assert!(ran.stderr.contains("error: unexpected argument"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("error: unexpected argument"),
+        "{}",
+        ran.stderr
+    );
     assert_eq!(outcome["failed"]["step"], "run");
     assert_eq!(outcome["outputs"]["exit-code"], "2");
     let (ran, outcome) = runner.uses(&serde_json::json!({
@@ -132,7 +164,11 @@ fn arguments_are_words_not_shell_and_steps_are_checked() {
         "install-method": "release",
     }));
     assert_eq!(ran.code, 1, "{}", ran.both());
-    assert!(ran.stderr.contains("$(touch pwned2) `touch pwned3`"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("$(touch pwned2) `touch pwned3`"),
+        "{}",
+        ran.stderr
+    );
     assert_ne!(outcome["outputs"]["exit-code"], "0");
     for file in ["pwned", "pwned2", "pwned3"] {
         assert!(!runner.dir().join(file).exists(), "{file} was created");
@@ -152,7 +188,11 @@ fn arguments_are_words_not_shell_and_steps_are_checked() {
         .find(|line| line.starts_with("::error title=custody::"))
         .unwrap_or_else(|| panic!("{}", ran.stdout));
     assert!(annotation.contains("step `rm%0A::add-mask::x` is not a custody step: use one of collect-artifacts, publish-test-results"), "{annotation}");
-    assert!(!ran.stdout.lines().any(|line| line.starts_with("::add-mask::")));
+    assert!(
+        !ran.stdout
+            .lines()
+            .any(|line| line.starts_with("::add-mask::"))
+    );
 }
 
 #[test]
@@ -170,9 +210,17 @@ fn a_tampered_release_asset_fails_the_install_step() {
         "install-method": "release",
     }));
     assert_eq!(ran.code, 1, "{}", ran.both());
-    assert_eq!(outcome["failed"]["step"], "__2", "the install step: {outcome}");
+    assert_eq!(
+        outcome["failed"]["step"], "__2",
+        "the install step: {outcome}"
+    );
     assert!(ran.stderr.contains("has sha256"), "{}", ran.stderr);
     assert!(outcome["outputs"].get("exit-code").is_none());
     // Nothing was installed, so nothing is cached for the next job.
-    assert_eq!(fs_err::read_dir(runner.dir().join("actions-cache")).unwrap().count(), 0);
+    assert_eq!(
+        fs_err::read_dir(runner.dir().join("actions-cache"))
+            .unwrap()
+            .count(),
+        0
+    );
 }

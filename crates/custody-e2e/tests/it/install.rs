@@ -27,19 +27,31 @@ pub(crate) fn assets() -> &'static Path {
                 "--out",
                 &version_dir.to_string_lossy(),
             ],
-            &dir.parent().unwrap().to_owned(),
+            dir.parent().unwrap(),
             &env(&[]),
         )
         .expect(0);
-        assert!(packaged.stdout.trim().ends_with(".tar.gz"), "{}", packaged.stdout);
+        assert!(
+            packaged.stdout.trim().ends_with(".tar.gz"),
+            "{}",
+            packaged.stdout
+        );
         dir
     })
 }
 
 /// The Rust target triple install.sh detects on this machine.
 fn target() -> String {
-    let arch = if cfg!(target_arch = "aarch64") { "aarch64" } else { "x86_64" };
-    let os = if cfg!(target_os = "macos") { "apple-darwin" } else { "unknown-linux-gnu" };
+    let arch = if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    let os = if cfg!(target_os = "macos") {
+        "apple-darwin"
+    } else {
+        "unknown-linux-gnu"
+    };
     format!("{arch}-{os}")
 }
 
@@ -68,7 +80,10 @@ fn path_without_cargo() -> String {
     let kept: Vec<PathBuf> = std::env::split_paths(&path)
         .filter(|dir| !dir.join("cargo").exists())
         .collect();
-    std::env::join_paths(kept).unwrap().to_string_lossy().into_owned()
+    std::env::join_paths(kept)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -101,7 +116,10 @@ fn a_release_asset_is_verified_and_installed() {
     let fetched: Vec<String> = server.requests().iter().map(|r| r.url.clone()).collect();
     assert_eq!(
         fetched,
-        [format!("/v0.1.0/{asset}"), format!("/v0.1.0/{asset}.sha256")]
+        [
+            format!("/v0.1.0/{asset}"),
+            format!("/v0.1.0/{asset}.sha256")
+        ]
     );
 }
 
@@ -132,9 +150,17 @@ fn a_tampered_asset_is_refused_and_nothing_is_installed() {
         "{}",
         refused.stderr
     );
-    assert!(refused.stderr.contains("hint: the download was corrupted or tampered with"));
+    assert!(
+        refused
+            .stderr
+            .contains("hint: the download was corrupted or tampered with")
+    );
     // Not even the fallback: a bad asset is an alarm, not a miss.
-    assert!(!refused.stderr.contains("falling back"), "{}", refused.stderr);
+    assert!(
+        !refused.stderr.contains("falling back"),
+        "{}",
+        refused.stderr
+    );
     assert!(!to.exists());
 
     // A pinned sha256 that differs from the published one is refused the same way.
@@ -142,7 +168,14 @@ fn a_tampered_asset_is_refused_and_nothing_is_installed() {
     let pinned = "0".repeat(64);
     run(
         &script("install.sh"),
-        &["--method", "release", "--sha256", &pinned, "--to", &to.to_string_lossy()],
+        &[
+            "--method",
+            "release",
+            "--sha256",
+            &pinned,
+            "--to",
+            &to.to_string_lossy(),
+        ],
         work.path(),
         &env(&[("CUSTODY_DOWNLOAD_URL", server.url().trim_end_matches('/'))]),
     )
@@ -160,7 +193,14 @@ fn a_missing_release_falls_back_to_source_or_says_why_not() {
     // --method release: no fallback.
     let missing = run(
         &script("install.sh"),
-        &["--version", "9.9.9", "--method", "release", "--to", &to.to_string_lossy()],
+        &[
+            "--version",
+            "9.9.9",
+            "--method",
+            "release",
+            "--to",
+            &to.to_string_lossy(),
+        ],
         work.path(),
         &env(&[("CUSTODY_DOWNLOAD_URL", base)]),
     )
@@ -186,7 +226,13 @@ fn a_missing_release_falls_back_to_source_or_says_why_not() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("falling back to building from source"), "{stderr}");
-    assert!(stderr.contains("cargo is not installed\nhint: install Rust"), "{stderr}");
+    assert!(
+        stderr.contains("falling back to building from source"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cargo is not installed\nhint: install Rust"),
+        "{stderr}"
+    );
     assert!(!to.exists());
 }

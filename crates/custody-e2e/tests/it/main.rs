@@ -70,7 +70,7 @@ impl Ran {
     }
 }
 
-/// Runs `program` in `dir` with only `env` (plus PATH, HOME and NO_COLOR): nothing from
+/// Runs `program` in `dir` with only `env` (plus `PATH`, `HOME` and `NO_COLOR`): nothing from
 /// the machine running the tests leaks into the simulated CI.
 pub(crate) fn run(
     program: &Path,

@@ -34,10 +34,7 @@ fn codecov() -> MockServer {
 fn tools(codecov: &MockServer) -> BTreeMap<String, String> {
     env(&[
         ("CUSTODY_BIN", &bin_dir().to_string_lossy()),
-        (
-            "PYTHON",
-            &custody_test_support::python().to_string_lossy(),
-        ),
+        ("PYTHON", &custody_test_support::python().to_string_lossy()),
         ("CODECOV_TOKEN", CODECOV_TOKEN),
         ("CODECOV_URL", codecov.url().trim_end_matches('/')),
         ("CUSTODY_HTTP_BACKOFF_MS", "1"),
@@ -46,7 +43,11 @@ fn tools(codecov: &MockServer) -> BTreeMap<String, String> {
 
 /// The two matrix jobs of the original pipeline: Python 3.7 x86 on Windows (the release
 /// set, with the sdist) and Python 3.11 x64 on Linux.
-fn build_jobs(work: &Path, env: &BTreeMap<String, String>, each_job: impl Fn(&str, &mut BTreeMap<String, String>)) -> Vec<Ran> {
+fn build_jobs(
+    work: &Path,
+    env: &BTreeMap<String, String>,
+    each_job: impl Fn(&str, &mut BTreeMap<String, String>),
+) -> Vec<Ran> {
     let build = script("build-pipeline.sh");
     let mut runs = Vec::new();
     for (name, labels, sdist) in [
@@ -90,8 +91,17 @@ fn fan_in(work: &Path, env: &BTreeMap<String, String>) -> Ran {
     run(
         &script("build-pipeline.sh"),
         &[
-            "fan-in", "--source", "source", "--jobs", "jobs", "--out", "build", "--where",
-            "python=3.7", "--where", "arch=x86",
+            "fan-in",
+            "--source",
+            "source",
+            "--jobs",
+            "jobs",
+            "--out",
+            "build",
+            "--where",
+            "python=3.7",
+            "--where",
+            "arch=x86",
         ],
         work,
         env,
@@ -114,7 +124,9 @@ fn installs(index: &PypiServer) {
 fn leaks(text: &str, secret: &str) -> Vec<String> {
     text.lines()
         .filter(|line| line.contains(secret))
-        .filter(|line| !line.starts_with("::add-mask::") && !line.starts_with("##vso[task.setsecret]"))
+        .filter(|line| {
+            !line.starts_with("::add-mask::") && !line.starts_with("##vso[task.setsecret]")
+        })
         .map(str::to_owned)
         .collect()
 }
@@ -126,7 +138,10 @@ fn azure_variables(text: &str) -> BTreeMap<String, Vec<String>> {
         if let Some(rest) = line.strip_prefix("##vso[task.setvariable variable=") {
             let (name, value) = rest.split_once(';').unwrap();
             let value = value.split_once(']').unwrap().1;
-            variables.entry(name.to_owned()).or_default().push(value.to_owned());
+            variables
+                .entry(name.to_owned())
+                .or_default()
+                .push(value.to_owned());
         }
     }
     variables
@@ -165,20 +180,36 @@ fn azure_build_and_release_pipelines() {
         (&jobs[1], "Python 3.11 x64 linux", "3.11-x64-linux"),
     ] {
         let text = job.both();
-        let junit = work.join("jobs").join(if flag.starts_with("3.7") { "py37-x86" } else { "py311-x64" }).join("junit.xml");
+        let junit = work
+            .join("jobs")
+            .join(if flag.starts_with("3.7") {
+                "py37-x86"
+            } else {
+                "py311-x64"
+            })
+            .join("junit.xml");
         let publish = text
             .lines()
             .find(|line| line.starts_with("##vso[results.publish type=JUnit;"))
             .unwrap_or_else(|| panic!("no results.publish in\n{text}"));
-        assert!(publish.contains(&format!(";runTitle={title};")), "{publish}");
+        assert!(
+            publish.contains(&format!(";runTitle={title};")),
+            "{publish}"
+        );
         assert!(
             publish.ends_with(&format!(";resultFiles={}]", junit.display())),
             "{publish}"
         );
-        assert!(text.contains("##vso[codecoverage.publish codecoveragetool=Cobertura;summaryfile="), "{text}");
+        assert!(
+            text.contains("##vso[codecoverage.publish codecoveragetool=Cobertura;summaryfile="),
+            "{text}"
+        );
         let variables = azure_variables(&text);
         assert_eq!(variables["failed"], ["0"]);
-        assert!(variables["manifest_digest"][0].starts_with("sha256:"), "{text}");
+        assert!(
+            variables["manifest_digest"][0].starts_with("sha256:"),
+            "{text}"
+        );
         assert!(text.contains("##vso[task.uploadsummary]"), "{text}");
         assert_eq!(leaks(&text, CODECOV_TOKEN), Vec::<String>::new());
         assert!(variables["tests"][0].parse::<u32>().unwrap() > 0);
@@ -190,18 +221,36 @@ fn azure_build_and_release_pipelines() {
         .iter()
         .filter(|r| r.method == "POST")
         .map(|r| {
-            assert_eq!(r.header("Authorization"), Some(&*format!("token {CODECOV_TOKEN}")));
-            assert!(r.url.starts_with("/upload/github/data61::::clkhash/upload-coverage"), "{}", r.url);
+            assert_eq!(
+                r.header("Authorization"),
+                Some(&*format!("token {CODECOV_TOKEN}"))
+            );
+            assert!(
+                r.url
+                    .starts_with("/upload/github/data61::::clkhash/upload-coverage"),
+                "{}",
+                r.url
+            );
             serde_json::from_slice(&r.body).unwrap()
         })
         .collect();
     let flags: Vec<&serde_json::Value> = uploads.iter().map(|u| &u["flags"]).collect();
     assert_eq!(
         flags,
-        [&serde_json::json!(["3.7-x86-windows"]), &serde_json::json!(["3.11-x64-linux"])]
+        [
+            &serde_json::json!(["3.7-x86-windows"]),
+            &serde_json::json!(["3.11-x64-linux"])
+        ]
     );
     assert!(uploads.iter().all(|u| u["commitid"] == commit.as_str()));
-    assert_eq!(codecov.requests().iter().filter(|r| r.method == "PUT").count(), 2);
+    assert_eq!(
+        codecov
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .count(),
+        2
+    );
 
     // The fan-in: merge, select, verify, and the `Automated` tag on a release tag.
     let fan_in = fan_in(work, &azure).expect(0);
@@ -220,7 +269,10 @@ fn azure_build_and_release_pipelines() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["custody_sample-0.18.3-py3-none-any.whl", "custody_sample-0.18.3.tar.gz"]
+        [
+            "custody_sample-0.18.3-py3-none-any.whl",
+            "custody_sample-0.18.3.tar.gz"
+        ]
     );
     let merged = json(&work.join("build/all.json"));
     assert_eq!(merged["jobs"].as_array().unwrap().len(), 2);
@@ -246,8 +298,15 @@ fn azure_build_and_release_pipelines() {
     let released = run(
         &script("release-pipeline.sh"),
         &[
-            "--release", "build/release", "--repository-url", &url, "--",
-            "--approved-by", "alice", "--manifest-digest", &digest,
+            "--release",
+            "build/release",
+            "--repository-url",
+            &url,
+            "--",
+            "--approved-by",
+            "alice",
+            "--manifest-digest",
+            &digest,
         ],
         work,
         &publish,
@@ -271,15 +330,28 @@ fn azure_build_and_release_pipelines() {
     let again = run(
         &script("release-pipeline.sh"),
         &[
-            "--release", "build/release", "--repository-url", &url, "--",
-            "--approved-by", "alice", "--manifest-digest", &digest,
+            "--release",
+            "build/release",
+            "--repository-url",
+            &url,
+            "--",
+            "--approved-by",
+            "alice",
+            "--manifest-digest",
+            &digest,
         ],
         work,
         &publish,
     )
     .expect(0);
     let variables = azure_variables(&again.both());
-    assert_eq!((variables["uploaded"][0].as_str(), variables["already_published"][0].as_str()), ("0", "2"));
+    assert_eq!(
+        (
+            variables["uploaded"][0].as_str(),
+            variables["already_published"][0].as_str()
+        ),
+        ("0", "2")
+    );
 }
 
 #[test]
@@ -311,18 +383,33 @@ fn github_build_and_release_pipelines() {
     build_jobs(work, &github, |name, env| {
         let (output, summary) = files(name);
         env.insert("GITHUB_OUTPUT".into(), output.to_string_lossy().into());
-        env.insert("GITHUB_STEP_SUMMARY".into(), summary.to_string_lossy().into());
+        env.insert(
+            "GITHUB_STEP_SUMMARY".into(),
+            summary.to_string_lossy().into(),
+        );
         env.insert("GITHUB_JOB".into(), name.into());
     });
     for name in ["py37-x86", "py311-x64"] {
         let (output, summary) = files(name);
         let output = read(&output);
-        for expected in ["failed=0\n", "errors=0\n", "coverage=", "manifest_digest=sha256:", "artifact_count="] {
-            assert!(output.contains(expected), "{name}: {expected} missing from\n{output}");
+        for expected in [
+            "failed=0\n",
+            "errors=0\n",
+            "coverage=",
+            "manifest_digest=sha256:",
+            "artifact_count=",
+        ] {
+            assert!(
+                output.contains(expected),
+                "{name}: {expected} missing from\n{output}"
+            );
         }
         let summary = read(&summary);
         assert!(summary.contains("Python 3"), "{summary}");
-        assert!(summary.contains("### upload-coverage") || summary.contains("Coverage"), "{summary}");
+        assert!(
+            summary.contains("### upload-coverage") || summary.contains("Coverage"),
+            "{summary}"
+        );
         assert!(!summary.contains(CODECOV_TOKEN));
     }
 
@@ -348,15 +435,26 @@ fn github_build_and_release_pipelines() {
         .to_owned();
     fs_err::write(
         work.join("decisions/approve.json"),
-        format!(r#"{{"decision": "approve", "by": "release-manager", "manifest_digest": "{digest}"}}"#),
+        format!(
+            r#"{{"decision": "approve", "by": "release-manager", "manifest_digest": "{digest}"}}"#
+        ),
     )
     .unwrap();
     let url = index.url();
     let released = run(
         &script("release-pipeline.sh"),
         &[
-            "--release", "build/release", "--repository-url", &url, "--",
-            "--decision-dir", "decisions", "--timeout", "30s", "--poll-interval", "100ms",
+            "--release",
+            "build/release",
+            "--repository-url",
+            &url,
+            "--",
+            "--decision-dir",
+            "decisions",
+            "--timeout",
+            "30s",
+            "--poll-interval",
+            "100ms",
         ],
         work,
         &release_env,
@@ -369,9 +467,15 @@ fn github_build_and_release_pipelines() {
     assert!(outputs.contains("uploaded=2\n"), "{outputs}");
     let summary = read(&summary);
     assert!(summary.contains("### publish-pypi"), "{summary}");
-    assert!(summary.contains("custody_sample-0.18.3.tar.gz"), "{summary}");
+    assert!(
+        summary.contains("custody_sample-0.18.3.tar.gz"),
+        "{summary}"
+    );
     assert!(!summary.contains(&index.password));
-    assert_eq!(json(&work.join("build/approval.json"))["decided_by"], serde_json::json!(["release-manager"]));
+    assert_eq!(
+        json(&work.join("build/approval.json"))["decided_by"],
+        serde_json::json!(["release-manager"])
+    );
     assert_eq!(index.files().len(), 2);
     installs(&index);
 }
@@ -384,7 +488,11 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     tagged_checkout(&source);
     // A later commit on main, not tagged, with a failing test.
     let test = source.join("tests/test_failing.py");
-    fs_err::write(&test, "def test_regression():\n    assert 1 + 1 == 3, 'the answer changed'\n").unwrap();
+    fs_err::write(
+        &test,
+        "def test_regression():\n    assert 1 + 1 == 3, 'the answer changed'\n",
+    )
+    .unwrap();
     crate::git(&source, &["add", "-A"]);
     crate::git(&source, &["commit", "--quiet", "-m", "a regression"]);
     let commit = crate::git(&source, &["rev-parse", "HEAD"]);
@@ -401,8 +509,16 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     let failed = run(
         &script("build-pipeline.sh"),
         &[
-            "job", "--source", "source", "--out", &out.to_string_lossy(), "--no-isolation",
-            "--cov", "custody_sample", "--label", "python=3.7",
+            "job",
+            "--source",
+            "source",
+            "--out",
+            &out.to_string_lossy(),
+            "--no-isolation",
+            "--cov",
+            "custody_sample",
+            "--label",
+            "python=3.7",
         ],
         work,
         &azure,
@@ -412,7 +528,12 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     // The results and the coverage are still published; the failure is annotated; the
     // job stops before collecting artifacts of a broken build.
     assert!(text.contains("##vso[results.publish type=JUnit"), "{text}");
-    assert!(text.contains("##vso[task.logissue type=error;sourcepath=tests/test_failing.py;linenumber=2"), "{text}");
+    assert!(
+        text.contains(
+            "##vso[task.logissue type=error;sourcepath=tests/test_failing.py;linenumber=2"
+        ),
+        "{text}"
+    );
     assert!(text.contains("the answer changed"), "{text}");
     assert!(text.contains("##vso[codecoverage.publish"), "{text}");
     assert!(!out.join("dist/manifest.json").exists());
@@ -422,8 +543,16 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     run(
         &script("build-pipeline.sh"),
         &[
-            "job", "--source", "source", "--out", &out.to_string_lossy(), "--no-isolation",
-            "--label", "python=3.7", "--label", "arch=x86",
+            "job",
+            "--source",
+            "source",
+            "--out",
+            &out.to_string_lossy(),
+            "--no-isolation",
+            "--label",
+            "python=3.7",
+            "--label",
+            "arch=x86",
         ],
         work,
         &azure,
