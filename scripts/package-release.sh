@@ -60,12 +60,19 @@ cp "$root/LICENSE" "$root/README.md" "$stage/$name/"
 if [[ -n "$exe" ]]; then
     asset=$name.zip
     rm -f "$out/$asset"
-    (cd "$stage" && zip -qr "$out/$asset" "$name")
+    if command -v zip >/dev/null; then
+        (cd "$stage" && zip -qr "$out/$asset" "$name")
+    else # Windows runners have 7-Zip, not zip
+        (cd "$stage" && 7z a -tzip -bd "$out/$asset" "$name" >/dev/null)
+    fi
 else
     asset=$name.tar.gz
     # Stable bytes for the same binaries: sorted names, fixed owner and time.
-    tar -C "$stage" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf - "$name" \
-        | gzip -n >"$out/$asset"
+    stable=()
+    if tar --version 2>/dev/null | grep -q 'GNU tar'; then
+        stable=(--sort=name --owner=0 --group=0 --numeric-owner --mtime=@0)
+    fi # macOS's bsdtar: same contents, its own ordering
+    tar -C "$stage" "${stable[@]}" -cf - "$name" | gzip -n >"$out/$asset"
 fi
 sum=$(sha256 "$out/$asset")
 echo "$sum  $asset" >"$out/$asset.sha256"
