@@ -71,7 +71,7 @@ echo
 echo "| Tool | \`--help\` | \`--version\` | Peak RSS |"
 echo "|---|---|---|---|"
 printf '| twine %s | %s ms | %s ms | %s MiB |\n' \
-    "$("$venv_bin/twine" --version 2>/dev/null | head -n1 | awk '{print $2}')" \
+    "$("$venv_bin/twine" --version 2>/dev/null | head -n1 | awk '{print $3}')" \
     "$(mean_ms "$venv_bin/twine" upload --help)" \
     "$(mean_ms "$venv_bin/twine" --version)" \
     "$(rss_mib "$venv_bin/twine" upload --help)"
