@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test run, exactly as CI runs it (.ci/run calls this):
 #   1. prepare the Python peers and fixtures (scripts/test-env.sh),
-#   2. action.yml, examples/ and templates/ against the GitHub and Azure schemas,
+#   2. action.yml, examples/ and templates/ against the GitHub and Azure schemas
+#      (their step invocations are checked against each step's --help by the tests),
 #   3. cargo fmt --check, 4. clippy with warnings as errors, 5. every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

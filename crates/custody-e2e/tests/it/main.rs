@@ -5,6 +5,7 @@
 //! against release assets served on 127.0.0.1.
 
 mod action;
+mod ci_yaml;
 mod install;
 mod pipeline;
 
