@@ -175,19 +175,12 @@ fn azure_build_and_release_pipelines() {
     let jobs = build_jobs(work, &azure, |name, env| {
         env.insert("SYSTEM_JOBDISPLAYNAME".into(), name.into());
     });
-    for (job, title, flag) in [
-        (&jobs[0], "Python 3.7 x86 windows", "3.7-x86-windows"),
-        (&jobs[1], "Python 3.11 x64 linux", "3.11-x64-linux"),
+    for (job, title, name) in [
+        (&jobs[0], "Python 3.7 x86 windows", "py37-x86"),
+        (&jobs[1], "Python 3.11 x64 linux", "py311-x64"),
     ] {
         let text = job.both();
-        let junit = work
-            .join("jobs")
-            .join(if flag.starts_with("3.7") {
-                "py37-x86"
-            } else {
-                "py311-x64"
-            })
-            .join("junit.xml");
+        let junit = work.join("jobs").join(name).join("junit.xml");
         let publish = text
             .lines()
             .find(|line| line.starts_with("##vso[results.publish type=JUnit;"))
@@ -213,7 +206,6 @@ fn azure_build_and_release_pipelines() {
         assert!(text.contains("##vso[task.uploadsummary]"), "{text}");
         assert_eq!(leaks(&text, CODECOV_TOKEN), Vec::<String>::new());
         assert!(variables["tests"][0].parse::<u32>().unwrap() > 0);
-        let _ = flag;
     }
     // Each job's coverage went to Codecov under its own flag, with the token.
     let uploads: Vec<serde_json::Value> = codecov
@@ -295,19 +287,20 @@ fn azure_build_and_release_pipelines() {
         ("BUILD_REQUESTEDFOR", "release-manager"),
     ]));
     let url = index.url();
+    let release_pipeline = [
+        "--release",
+        "build/release",
+        "--repository-url",
+        &url,
+        "--",
+        "--approved-by",
+        "alice",
+        "--manifest-digest",
+        &digest,
+    ];
     let released = run(
         &script("release-pipeline.sh"),
-        &[
-            "--release",
-            "build/release",
-            "--repository-url",
-            &url,
-            "--",
-            "--approved-by",
-            "alice",
-            "--manifest-digest",
-            &digest,
-        ],
+        &release_pipeline,
         work,
         &publish,
     )
@@ -329,17 +322,7 @@ fn azure_build_and_release_pipelines() {
     // A re-run (the release pipeline retried) publishes nothing twice.
     let again = run(
         &script("release-pipeline.sh"),
-        &[
-            "--release",
-            "build/release",
-            "--repository-url",
-            &url,
-            "--",
-            "--approved-by",
-            "alice",
-            "--manifest-digest",
-            &digest,
-        ],
+        &release_pipeline,
         work,
         &publish,
     )
