@@ -94,6 +94,27 @@ pub fn pypi_artifact_names() -> Vec<String> {
 
 /// Copies a directory tree (a fixture project into a test's temporary directory),
 /// leaving out `__pycache__`.
+/// A finished command's stdout, for assertions.
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A finished command's stderr, for assertions.
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A finished command's stdout parsed as JSON; panics with both streams when it is not.
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\n{}",
+            stdout_of(output),
+            stderr_of(output)
+        )
+    })
+}
+
 pub fn copy_dir(from: &Path, to: &Path) {
     fs_err::create_dir_all(to).unwrap();
     for entry in fs_err::read_dir(from).unwrap() {

@@ -13,6 +13,7 @@ use custody_ci::CiContext;
 use custody_dist::{Limits, inspect};
 use custody_manifest::{Artifact, Job, Manifest};
 use custody_output::NoProgress;
+pub(crate) use custody_test_support::{stderr_of, stdout_of};
 
 pub(crate) fn cmd(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("approve-gate").unwrap();
@@ -56,14 +57,6 @@ pub(crate) fn release(dir: &Path) -> (PathBuf, Manifest) {
     let path = release.join("release.json");
     manifest.write(&path).unwrap();
     (path, manifest)
-}
-
-pub(crate) fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-pub(crate) fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 pub(crate) fn record(path: &Path) -> serde_json::Value {

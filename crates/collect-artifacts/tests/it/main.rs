@@ -9,6 +9,7 @@ mod verify;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+pub(crate) use custody_test_support::{stderr_of, stdout_of};
 use sha2::{Digest, Sha256};
 
 /// The binary with a clean environment: no CI variables leak in from the machine
@@ -46,12 +47,4 @@ pub(crate) fn job_dist(dir: &Path, python_tag: &str) -> PathBuf {
     )
     .unwrap();
     dist
-}
-
-pub(crate) fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub(crate) fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }

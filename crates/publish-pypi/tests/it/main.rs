@@ -12,6 +12,7 @@ use custody_ci::CiContext;
 use custody_dist::{Limits, inspect};
 use custody_manifest::{Artifact, Job, Manifest};
 use custody_output::NoProgress;
+pub(crate) use custody_test_support::{json_of, stderr_of, stdout_of};
 
 /// The binary with a clean environment (no CI variables or credentials from the machine),
 /// fast retries, no colour.
@@ -67,24 +68,6 @@ pub(crate) fn manifest_of(files: &[PathBuf], path: &Path) -> Manifest {
     let manifest = Manifest::new("test", vec![job], artifacts, None);
     manifest.write(path).unwrap();
     manifest
-}
-
-pub(crate) fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub(crate) fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-pub(crate) fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\n{}",
-            stdout_of(output),
-            stderr_of(output)
-        )
-    })
 }
 
 /// Statuses of the `files` of a `--json` result, by file name.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
+pub(crate) use custody_test_support::{json_of, stderr_of, stdout_of};
 
 pub(crate) fn cmd(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("publish-test-results").unwrap();
@@ -65,24 +66,6 @@ pub(crate) fn pytest_count(summary: &str, word: &str) -> u64 {
             (words.next()? == word).then_some(count)
         })
         .unwrap_or(0)
-}
-
-pub(crate) fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-pub(crate) fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-pub(crate) fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// The totals of a `--json` result as (tests, passed, failed, errors, skipped, xfailed, flaky).

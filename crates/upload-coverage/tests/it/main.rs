@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use assert_cmd::Command;
+pub(crate) use custody_test_support::{json_of, stderr_of, stdout_of};
 
 pub(crate) fn cmd(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("upload-coverage").unwrap();
@@ -94,22 +95,4 @@ pub(crate) fn total_line(report: &str) -> (u64, u64, Option<(u64, u64)>, String)
     } else {
         (n(1), n(2), None, cover)
     }
-}
-
-pub(crate) fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}):\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
-
-pub(crate) fn stderr_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-pub(crate) fn stdout_of(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
