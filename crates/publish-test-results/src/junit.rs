@@ -7,6 +7,7 @@ use std::collections::BinaryHeap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
+use custody_xml::{attribute, line_column};
 use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
 use thiserror::Error;
@@ -206,19 +207,6 @@ fn local_name(start: &BytesStart<'_>) -> String {
     start.local_name().as_ref().to_owned()
 }
 
-fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
-    start.attributes().flatten().find_map(|attribute| {
-        (attribute.key.local_name().as_ref() == name)
-            .then(|| {
-                attribute
-                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map(std::borrow::Cow::into_owned)
-                    .ok()
-            })
-            .flatten()
-    })
-}
-
 fn seconds(text: Option<String>) -> f64 {
     // Some writers use a comma decimal separator or thousands separators.
     text.and_then(|t| t.trim().replace(',', "").parse::<f64>().ok())
@@ -240,20 +228,6 @@ fn push_capped(into: &mut String, text: &str) {
         }
         into.push_str(&text[..end]);
     }
-}
-
-/// Line and column (1-based) of byte `offset` in the file, for messages.
-fn position_of(path: &Path, offset: u64) -> (u64, u64) {
-    let Ok(bytes) = fs_err::read(path) else {
-        return (0, 0);
-    };
-    let end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    let before = &bytes[..end];
-    let line = before.split(|&b| b == b'\n').count() as u64;
-    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
-    (line, column)
 }
 
 /// Reads one report from `reader` into `results`. `path` names it; `shown` is how the
@@ -287,7 +261,7 @@ pub fn read_report(
     let mut case_time = 0.0;
     loop {
         let event = xml.read_event_into(&mut buffer).map_err(|error| {
-            let (line, column) = position_of(path, xml.error_position());
+            let (line, column) = line_column(path, xml.error_position());
             JunitError::Malformed {
                 path: shown_path.clone(),
                 line,
@@ -455,7 +429,7 @@ pub fn read_report(
         buffer.clear();
     }
     if let Some(open) = stack.last() {
-        let (line, _) = position_of(path, xml.buffer_position());
+        let (line, _) = line_column(path, xml.buffer_position());
         return Err(JunitError::Truncated {
             path: shown_path,
             line,

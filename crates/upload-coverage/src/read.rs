@@ -6,7 +6,8 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use quick_xml::events::{BytesStart, Event};
+use custody_xml::{attribute, line_column};
+use quick_xml::events::Event;
 use serde::Serialize;
 use thiserror::Error;
 
@@ -144,32 +145,6 @@ pub fn read(path: &Path, shown: &str, rules: &PathRules) -> Result<(Format, Cove
     Ok((format, coverage))
 }
 
-fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
-    start.attributes().flatten().find_map(|attribute| {
-        (attribute.key.local_name().as_ref() == name)
-            .then(|| {
-                attribute
-                    .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                    .map(std::borrow::Cow::into_owned)
-                    .ok()
-            })
-            .flatten()
-    })
-}
-
-fn position(path: &Path, offset: u64) -> (u64, u64) {
-    let Ok(bytes) = fs_err::read(path) else {
-        return (0, 0);
-    };
-    let end = usize::try_from(offset)
-        .unwrap_or(usize::MAX)
-        .min(bytes.len());
-    let before = &bytes[..end];
-    let line = before.split(|&b| b == b'\n').count() as u64;
-    let column = before.iter().rev().take_while(|&&b| b != b'\n').count() as u64 + 1;
-    (line, column)
-}
-
 /// A hit count as a writer gives it (some write fractions or huge numbers): positive
 /// means run.
 #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // clamped to 0..=1e18 first
@@ -206,7 +181,7 @@ fn cobertura(
     let mut pending: Vec<(String, FileCoverage)> = Vec::new();
     loop {
         let event = xml.read_event_into(&mut buffer).map_err(|error| {
-            let (line, column) = position(path, xml.error_position());
+            let (line, column) = line_column(path, xml.error_position());
             ReadError::Malformed {
                 path: shown.to_owned(),
                 line,
