@@ -11,33 +11,11 @@
 #
 # Usage: scripts/bench-collect.sh [--runs N]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3
-[[ "${1:-}" == "--runs" ]] && runs=$2
-
-python=${PYTHON:-python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/bench-lib.sh" "$@"
 
 echo "building collect-artifacts (release)..." >&2
 cargo build --release --quiet -p collect-artifacts --manifest-path "$root/Cargo.toml"
 bin="$root/target/release/collect-artifacts"
-
-# best_of CMD...: prints "<best seconds> <peak RSS KiB of that run>".
-best_of() {
-    local best="" rss=""
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
-            cat "$work/stderr" >&2
-            return 1
-        }
-        read -r seconds kib <"$work/time"
-        if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then
-            best=$seconds rss=$kib
-        fi
-    done
-    echo "$best $rss"
-}
 
 echo "writing a 1 GiB file..." >&2
 big="$work/big.bin"

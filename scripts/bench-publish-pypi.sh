@@ -10,14 +10,7 @@
 #
 # Usage: scripts/bench-publish-pypi.sh [--runs N]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3
-[[ "${1:-}" == "--runs" ]] && runs=$2
-python=${PYTHON:-python3}
-work=$(mktemp -d)
-server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh" "$@"
 
 echo "building publish-pypi (release) and the peers' venv..." >&2
 cargo build --release --quiet -p publish-pypi --manifest-path "$root/Cargo.toml"

@@ -8,12 +8,7 @@
 #
 # Usage: scripts/bench-publish-test-results.sh [--runs N]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3
-[[ "${1:-}" == "--runs" ]] && runs=$2
-python=${PYTHON:-python3}
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+. "$(dirname "$0")/bench-lib.sh" "$@"
 
 echo "building publish-test-results (release) and junitparser's venv..." >&2
 cargo build --release --quiet -p publish-test-results --manifest-path "$root/Cargo.toml"
@@ -59,18 +54,9 @@ for suite in xml:
 print(tests, failed, errors, skipped)
 EOF
 
-best_of() {
-    local best="" rss=""
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>&1 || true
-        read -r seconds kib <"$work/time"
-        if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds rss=$kib; fi
-    done
-    echo "$best $((rss / 1024))"
-}
-read -r t_ours m_ours < <(best_of env NO_COLOR=1 "$ours" --json --fail-on none "$work/report.xml")
+read -r t_ours m_ours < <(best_of_mib env NO_COLOR=1 "$ours" --json --fail-on none "$work/report.xml")
 ours_totals=$("$ours" --json --fail-on none "$work/report.xml" | "$python" -c "import json,sys; t=json.load(sys.stdin)['totals']; print(t['tests'], t['failed'], t['errors'], t['skipped'])")
-read -r t_peer m_peer < <(best_of "$work/venv/bin/python" "$work/peer.py" "$work/report.xml")
+read -r t_peer m_peer < <(best_of_mib "$work/venv/bin/python" "$work/peer.py" "$work/report.xml")
 peer_totals=$("$work/venv/bin/python" "$work/peer.py" "$work/report.xml")
 [[ "$ours_totals" == "$peer_totals" ]] || { echo "totals differ: ours $ours_totals, junitparser $peer_totals" >&2; exit 1; }
 

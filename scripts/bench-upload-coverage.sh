@@ -11,14 +11,7 @@
 #
 # Usage: scripts/bench-upload-coverage.sh [--runs N]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-runs=3
-[[ "${1:-}" == "--runs" ]] && runs=$2
-python=${PYTHON:-python3}
-work=$(mktemp -d)
-server_pid=""
-cleanup() { [[ -n "$server_pid" ]] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT
+. "$(dirname "$0")/bench-lib.sh" "$@"
 
 echo "building upload-coverage (release) and the peers' venv..." >&2
 cargo build --release --quiet -p upload-coverage --manifest-path "$root/Cargo.toml"
@@ -59,19 +52,9 @@ git add -A >/dev/null && git -c user.name=b -c user.email=b@example.org commit -
 size_mb=$(awk "BEGIN{printf \"%.0f\", $(stat -c %s "$work/big/coverage.xml") / 1000000}")
 sha=$(git -C "$work/big" rev-parse HEAD)
 
-best_of() {
-    local best="" rss=""
-    for _ in $(seq "$runs"); do
-        /usr/bin/time -f "%e %M" -o "$work/time" "$@" >"$work/out" 2>&1 || { cat "$work/out" >&2; return 1; }
-        read -r seconds kib <"$work/time"
-        if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds rss=$kib; fi
-    done
-    echo "$best $((rss / 1024))"
-}
-
 cd "$work/big"
-read -r t_ours m_ours < <(best_of env NO_COLOR=1 "$ours" coverage.xml --json)
-read -r t_pyc m_pyc < <(best_of "$venv/pycobertura" show coverage.xml)
+read -r t_ours m_ours < <(best_of_mib env NO_COLOR=1 "$ours" coverage.xml --json)
+read -r t_pyc m_pyc < <(best_of_mib "$venv/pycobertura" show coverage.xml)
 
 # A local Codecov that answers like ingest.codecov.io and takes the storage PUT.
 cat >"$work/codecov.py" <<'EOF'
@@ -104,12 +87,12 @@ port=$("$python" -c "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); 
 server_pid=$!
 sleep 1
 url="http://127.0.0.1:$port"
-read -r t_up_ours m_up_ours < <(best_of env NO_COLOR=1 "$ours" coverage.xml --quiet --codecov-url "$url" \
+read -r t_up_ours m_up_ours < <(best_of_mib env NO_COLOR=1 "$ours" coverage.xml --quiet --codecov-url "$url" \
     --codecov-token bench --commit "$sha" --slug bench/repo --git-service github --branch main --fail-on-error)
-read -r t_up_cli m_up_cli < <(best_of env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
+read -r t_up_cli m_up_cli < <(best_of_mib env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
     -t bench -C "$sha" -r bench/repo --git-service github -B main -f coverage.xml --disable-search --disable-file-fixes)
 # codecov-cli as the Codecov action runs it: searching for reports, computing file fixes.
-read -r t_up_def m_up_def < <(best_of env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
+read -r t_up_def m_up_def < <(best_of_mib env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
     -t bench -C "$sha" -r bench/repo --git-service github -B main)
 speedup=$(awk "BEGIN{printf \"%.1f\", $t_up_cli / $t_up_ours}")
 speedup_default=$(awk "BEGIN{printf \"%.1f\", $t_up_def / $t_up_ours}")
@@ -119,14 +102,14 @@ cp -r "$root/tests/fixtures/upload-coverage/project" "$work/small"
 cd "$work/small"
 "$venv/python" -m coverage run --branch --source=calc -m pytest -q -p no:cacheprovider tests >/dev/null
 "$venv/python" -m coverage xml -q -o coverage.xml
-read -r t_small_ours m_small_ours < <(best_of env NO_COLOR=1 "$ours" coverage.xml)
-read -r t_small_cov m_small_cov < <(best_of "$venv/python" -m coverage report)
+read -r t_small_ours m_small_ours < <(best_of_mib env NO_COLOR=1 "$ours" coverage.xml)
+read -r t_small_cov m_small_cov < <(best_of_mib "$venv/python" -m coverage report)
 # What every job of a matrix does: upload its small report.
 git init -q && git add -A >/dev/null && git -c user.name=b -c user.email=b@example.org commit -qm x
 small_sha=$(git rev-parse HEAD)
-read -r t_small_up m_small_up < <(best_of env NO_COLOR=1 "$ours" coverage.xml --quiet --codecov-url "$url" \
+read -r t_small_up m_small_up < <(best_of_mib env NO_COLOR=1 "$ours" coverage.xml --quiet --codecov-url "$url" \
     --codecov-token bench --commit "$small_sha" --slug bench/repo --git-service github --branch main --fail-on-error)
-read -r t_small_cli m_small_cli < <(best_of env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
+read -r t_small_cli m_small_cli < <(best_of_mib env HOME="$work" "$venv/codecovcli" --disable-telem -u "$url" upload-coverage \
     -t bench -C "$small_sha" -r bench/repo --git-service github -B main -f coverage.xml --disable-search --disable-file-fixes)
 speedup_small=$(awk "BEGIN{printf \"%.0f\", $t_small_cli / ($t_small_up > 0 ? $t_small_up : 0.01)}")
 
