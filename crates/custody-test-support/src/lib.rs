@@ -5,7 +5,7 @@
 
 mod mock;
 mod pypiserver;
-pub use mock::{MockServer, Recorded, Reply, multipart_fields};
+pub use mock::{MockServer, Recorded, Reply, codecov_server, multipart_fields};
 pub use pypiserver::{PypiServer, free_port, python_with_path};
 
 use std::io::Write;

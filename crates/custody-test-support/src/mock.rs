@@ -183,3 +183,22 @@ pub fn multipart_fields(content_type: &str, body: &[u8]) -> Vec<(String, String)
     }
     fields
 }
+
+/// A Codecov that speaks codecov-cli's upload protocol: `POST …/upload-coverage` is
+/// answered with a presigned storage location on this same server, which then takes
+/// the `PUT` of the reports; anything else is Codecov's JSON 404.
+pub fn codecov_server() -> MockServer {
+    MockServer::start(|request, _| {
+        let host = request.header("Host").unwrap_or_default().to_owned();
+        match request.method.as_str() {
+            "POST" if request.url.ends_with("/upload-coverage") => Reply::json(
+                200,
+                &format!(
+                    r#"{{"raw_upload_location": "http://{host}/storage/r1?X-Amz-Signature=abc", "url": "https://app.codecov.io/gh/data61/clkhash/commit/x"}}"#
+                ),
+            ),
+            "PUT" if request.url.starts_with("/storage/") => Reply::new(200, ""),
+            _ => Reply::json(404, r#"{"detail": "Not found."}"#),
+        }
+    })
+}

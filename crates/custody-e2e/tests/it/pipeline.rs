@@ -6,29 +6,11 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use custody_test_support::{MockServer, PypiServer, Reply};
+use custody_test_support::{MockServer, PypiServer, codecov_server};
 
 use crate::{Ran, bin_dir, env, json, read, run, script, tagged_checkout};
 
 const CODECOV_TOKEN: &str = "0f3c-codecov-upload-token-9d2e";
-
-/// A Codecov speaking codecov-cli's protocol: the upload request answered with a
-/// storage location on this same server, then the PUT of the reports.
-fn codecov() -> MockServer {
-    MockServer::start(|request, _| {
-        let host = request.header("Host").unwrap_or_default().to_owned();
-        match request.method.as_str() {
-            "POST" if request.url.ends_with("/upload-coverage") => Reply::json(
-                200,
-                &format!(
-                    r#"{{"raw_upload_location": "http://{host}/storage/r1?X-Amz-Signature=abc", "url": "https://app.codecov.io/gh/data61/clkhash"}}"#
-                ),
-            ),
-            "PUT" if request.url.starts_with("/storage/") => Reply::new(200, ""),
-            _ => Reply::json(404, r#"{"detail": "Not found."}"#),
-        }
-    })
-}
 
 /// The environment every step of both pipelines sees, besides the CI's own variables.
 fn tools(codecov: &MockServer) -> BTreeMap<String, String> {
@@ -152,7 +134,7 @@ fn azure_build_and_release_pipelines() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
     let commit = tagged_checkout(&work.join("source"));
-    let codecov = codecov();
+    let codecov = codecov_server();
     let index = PypiServer::start();
     let agent_temp = work.join("agent-temp");
     fs_err::create_dir_all(&agent_temp).unwrap();
@@ -342,7 +324,7 @@ fn github_build_and_release_pipelines() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
     let commit = tagged_checkout(&work.join("source"));
-    let codecov = codecov();
+    let codecov = codecov_server();
     let index = PypiServer::start();
     let mut github = tools(&codecov);
     github.extend(env(&[
@@ -479,7 +461,7 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     crate::git(&source, &["add", "-A"]);
     crate::git(&source, &["commit", "--quiet", "-m", "a regression"]);
     let commit = crate::git(&source, &["rev-parse", "HEAD"]);
-    let codecov = codecov();
+    let codecov = codecov_server();
     let mut azure = tools(&codecov);
     azure.extend(env(&[
         ("TF_BUILD", "True"),

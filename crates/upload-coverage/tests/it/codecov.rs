@@ -5,27 +5,10 @@
 use std::io::Read as _;
 use std::process::Command as Process;
 
-use custody_test_support::{MockServer, Recorded, Reply};
+use custody_test_support::{MockServer, Recorded, Reply, codecov_server};
 use serde_json::Value;
 
 use crate::{cmd, json_of, measure, project, stderr_of, stdout_of};
-
-/// A Codecov: `upload-coverage` answers with a storage location on this same server.
-fn codecov() -> MockServer {
-    MockServer::start(|request, _| {
-        let host = request.header("Host").unwrap_or_default().to_owned();
-        match request.method.as_str() {
-            "POST" if request.url.ends_with("/upload-coverage") => Reply::json(
-                200,
-                &format!(
-                    r#"{{"raw_upload_location": "http://{host}/storage/r1?X-Amz-Signature=abc", "url": "https://app.codecov.io/gh/data61/clkhash/commit/x"}}"#
-                ),
-            ),
-            "PUT" => Reply::new(200, ""),
-            _ => Reply::json(404, r#"{"detail": "Not found."}"#),
-        }
-    })
-}
 
 fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let output = Process::new("git")
@@ -75,7 +58,7 @@ fn split(requests: &[Recorded]) -> (Recorded, Value, Value) {
 
 #[test]
 fn a_pull_request_on_github_uploads_under_its_head_commit() {
-    let server = codecov();
+    let server = codecov_server();
     let dir = tempfile::tempdir().unwrap();
     let (project, sha) = measured_repository(dir.path());
     let event = dir.path().join("event.json");
@@ -161,7 +144,7 @@ fn a_pull_request_on_github_uploads_under_its_head_commit() {
 
 #[test]
 fn codecov_cli_and_upload_coverage_send_the_same_upload() {
-    let server = codecov();
+    let server = codecov_server();
     let dir = tempfile::tempdir().unwrap();
     let (project, sha) = measured_repository(dir.path());
     let theirs = Process::new(custody_test_support::venv_bin().join("codecovcli"))
@@ -340,7 +323,7 @@ fn an_outage_warns_unless_told_to_fail() {
 
 #[test]
 fn without_a_token_nothing_is_sent_except_for_fork_pull_requests() {
-    let server = codecov();
+    let server = codecov_server();
     let dir = tempfile::tempdir().unwrap();
     let (project, sha) = measured_repository(dir.path());
     let output = cmd(&project)
