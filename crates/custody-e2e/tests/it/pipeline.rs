@@ -529,3 +529,47 @@ fn a_branch_build_is_not_a_release_and_failing_tests_stop_the_job() {
     assert_eq!(azure_variables(&text)["release"], ["false"]);
     assert_eq!(azure_variables(&text)["kind"], ["default-branch"]);
 }
+
+#[test]
+fn the_pipeline_scripts_refuse_bad_usage_with_one_line_each() {
+    let work = tempfile::tempdir().unwrap();
+    let work = work.path();
+    let build = script("build-pipeline.sh");
+    let release = script("release-pipeline.sh");
+    let none = env(&[]);
+    for (script, args, first_line) in [
+        (
+            &build,
+            vec!["deploy"],
+            "build-pipeline.sh: unknown stage `deploy`: use `job` or `fan-in`",
+        ),
+        (
+            &build,
+            vec!["job", "--out", "o"],
+            "build-pipeline.sh: job needs --source DIR and --out DIR",
+        ),
+        (
+            &build,
+            vec!["job", "--source", "nowhere", "--out", "o"],
+            "build-pipeline.sh: `nowhere` is not a directory: pass the project's checkout as --source",
+        ),
+        (
+            &build,
+            vec!["fan-in", "--source", ".", "--jobs", "jobs", "--out", "o"],
+            "build-pipeline.sh: no job manifests under `jobs` (expected jobs/<job>/dist/manifest.json)",
+        ),
+        (
+            &release,
+            vec!["--release", "missing"],
+            "release-pipeline.sh: `missing/release.json` does not exist: pass the release set from `build-pipeline.sh fan-in` as --release",
+        ),
+        (
+            &release,
+            vec!["--release", "r", "--decision-dir", "d"],
+            "release-pipeline.sh: unknown option `--decision-dir` (approve-gate's options go after `--`)",
+        ),
+    ] {
+        let refused = run(script, &args, work, &none).expect(2);
+        assert_eq!(refused.stderr.lines().next(), Some(first_line), "{args:?}");
+    }
+}
