@@ -7,11 +7,12 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use custody_ci::vars;
+use custody_cli::Failure;
 use custody_http::{
     Client, HttpConfig, Secret, Url, check_transport, display_url, parse_url, send_with_retry,
 };
 use custody_manifest::{Decision, Manifest};
-use custody_output::{Context, Failure};
+use custody_output::Context;
 use serde_json::{Value, json};
 
 use crate::{Cli, Outcome, describe, release_name};

@@ -12,9 +12,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use custody_cli::manifests::load_manifest;
+use custody_cli::{Failure, StepResult};
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
 use custody_manifest::{Approval, Decision, Manifest};
-use custody_output::{Context, ExitStatus, Failure, StepResult};
+use custody_output::text::{human_size, markdown_cell};
+use custody_output::{Context, ExitStatus};
 
 /// The `generator` recorded in approval records.
 pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
@@ -151,14 +154,6 @@ pub(crate) struct Outcome {
     pub reason: Option<String>,
 }
 
-/// The one version of the release, for the prompt and the issue title.
-fn release_version(manifest: &Manifest) -> Option<String> {
-    let projects = manifest.projects();
-    let mut versions: Vec<&String> = projects.iter().map(|(_, v)| v).collect();
-    versions.dedup();
-    (versions.len() == 1).then(|| versions[0].clone())
-}
-
 fn release_name(manifest: &Manifest) -> String {
     let projects = manifest.projects();
     let names: Vec<String> = projects.iter().map(|(n, v)| format!("{n} {v}")).collect();
@@ -166,21 +161,6 @@ fn release_name(manifest: &Manifest) -> String {
         "(no package)".to_owned()
     } else {
         names.join(", ")
-    }
-}
-
-fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
-    let mut size = bytes as f64;
-    let mut unit = 0;
-    while size >= 1024.0 && unit < UNITS.len() - 1 {
-        size /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{size:.1} {}", UNITS[unit])
     }
 }
 
@@ -197,7 +177,7 @@ pub(crate) fn describe(manifest: &Manifest, markdown: bool) -> String {
         for artifact in &manifest.artifacts {
             text.push_str(&format!(
                 "| `{}` | {} | `{}` |\n",
-                artifact.file_name.replace('|', "\\|"),
+                markdown_cell(&artifact.file_name),
                 human_size(artifact.size),
                 artifact.digests.sha256
             ));
@@ -364,10 +344,8 @@ fn approved_in_ci(
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
-    let manifest_path = context.resolve(&cli.manifest);
+    let (manifest_path, manifest) = load_manifest(context, &cli.manifest)?;
     let shown = context.display(&manifest_path);
-    let manifest =
-        Manifest::load(&manifest_path).map_err(|e| Failure::from(e.relabel(Path::new(&shown))))?;
     if manifest.artifacts.is_empty() {
         return Err(Failure::input(format!(
             "`{shown}` lists no artifacts: there is nothing to approve\nhint: select the release set with `collect-artifacts select` first"
@@ -501,8 +479,6 @@ pub(crate) fn humanize(duration: Duration) -> String {
         format!("{}ms", duration.as_millis())
     }
 }
-
-pub(crate) use release_version as version_of;
 
 #[cfg(test)]
 mod tests {

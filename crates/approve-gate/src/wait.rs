@@ -6,12 +6,13 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Instant;
 
+use custody_cli::Failure;
 use custody_dist::name::same_version;
 use custody_manifest::{Decision, Manifest};
-use custody_output::{Context, Diagnostic, Failure};
+use custody_output::{Context, Diagnostic};
 use serde::Deserialize;
 
-use crate::{Cli, Outcome, version_of};
+use crate::{Cli, Outcome};
 
 /// Asks on the terminal. The answer must be the release's version (or its manifest
 /// digest's first 12 hex digits when the manifest holds several versions).
@@ -19,7 +20,7 @@ pub(crate) fn prompt(
     manifest: &Manifest,
     context: &mut Context,
 ) -> Result<Option<Outcome>, Failure> {
-    let expected = version_of(manifest).unwrap_or_else(|| {
+    let expected = manifest.release_version().unwrap_or_else(|| {
         manifest
             .digest
             .trim_start_matches("sha256:")
@@ -42,7 +43,7 @@ pub(crate) fn prompt(
     let answer = answer.trim();
     let approved = !answer.is_empty()
         && (answer == expected
-            || same_version(answer, &expected) && version_of(manifest).is_some());
+            || same_version(answer, &expected) && manifest.release_version().is_some());
     let user = context
         .env
         .get("USER")

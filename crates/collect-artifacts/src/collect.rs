@@ -3,15 +3,17 @@
 
 use std::path::{Path, PathBuf};
 
+use custody_cli::{Failure, StepResult};
 use custody_dist::{Inspection, Limits, Problem, inspect};
 use custody_manifest::{Artifact, Job, Manifest};
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, StepResult};
+use custody_output::{Context, Diagnostic, ExitStatus};
 use rayon::prelude::*;
 use serde::Serialize;
 
 use custody_cli::inputs;
 
-use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map, report, write_manifest};
+use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map, report};
+use custody_cli::manifests::write_manifest;
 
 /// Verifies `files` in parallel, in input order.
 pub(crate) fn inspect_all(
@@ -44,7 +46,7 @@ struct FileProblem<'a> {
 fn report_problems(inspections: &[Inspection], context: &mut Context) -> Result<usize, Failure> {
     for inspection in inspections {
         let shown_path = context.display(&inspection.path);
-        custody_dist::problem::report(
+        custody_cli::problems::report(
             &mut context.out,
             &inspection.file_name,
             &shown_path,

@@ -10,13 +10,13 @@ mod select;
 mod verify;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use custody_cli::StepResult;
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
 use custody_dist::{ArtifactKind, Limits};
-use custody_manifest::Manifest;
-use custody_output::{Context, Failure, StepResult};
+use custody_output::Context;
 
 /// The `generator` recorded in manifests.
 pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
@@ -185,25 +185,6 @@ fn parse_kind(text: &str) -> Result<ArtifactKind, String> {
 
 fn pairs_to_map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
     pairs.iter().cloned().collect()
-}
-
-/// Loads a manifest, naming it in errors as the user wrote it.
-fn load_manifest(context: &Context, path: &Path) -> Result<(PathBuf, Manifest), Failure> {
-    let resolved = context.resolve(path);
-    let manifest =
-        Manifest::load(&resolved).map_err(|e| e.relabel(Path::new(&context.display(&resolved))))?;
-    Ok((resolved, manifest))
-}
-
-/// Writes a manifest (creating its directory), naming it in errors as the user wrote it.
-fn write_manifest(context: &Context, manifest: &Manifest, path: &Path) -> Result<(), Failure> {
-    if let Some(parent) = path.parent() {
-        fs_err::create_dir_all(parent).map_err(Failure::environment)?;
-    }
-    manifest
-        .write(path)
-        .map_err(|e| e.relabel(Path::new(&context.display(path))))?;
-    Ok(())
 }
 
 /// Runs the parsed command.

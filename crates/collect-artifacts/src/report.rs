@@ -2,22 +2,7 @@
 //! job summary. Both show untrusted file names, which the output layer neutralizes.
 
 use custody_manifest::{Artifact, Manifest};
-
-/// `1.2 MiB`, `812 B`.
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+use custody_output::text::{human_size, markdown_cell as cell};
 
 fn project(artifact: &Artifact) -> String {
     artifact.project.as_ref().map_or_else(
@@ -93,13 +78,6 @@ pub(crate) fn artifact_table(manifest: &Manifest) -> String {
     table(&manifest.artifacts)
 }
 
-/// Escapes text for a Markdown table cell.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-        .replace('<', "&lt;")
-}
-
 /// The job summary for a written manifest.
 pub(crate) fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> String {
     let mut md = format!(
@@ -119,21 +97,4 @@ pub(crate) fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> S
         ));
     }
     md
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes() {
-        assert_eq!(human_size(812), "812 B");
-        assert_eq!(human_size(1536), "1.5 KiB");
-        assert_eq!(human_size(17 * 1024 * 1024), "17.0 MiB");
-    }
-
-    #[test]
-    fn cells_cannot_break_the_table() {
-        assert_eq!(cell("a|b\nc<script>"), "a\\|b c&lt;script>");
-    }
 }

@@ -5,12 +5,14 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use custody_cli::{Failure, StepResult};
 use custody_dist::digest::{DigestSet, first_mismatch, hash_reader};
 use custody_manifest::{Artifact, Manifest, candidates, index_dir, write_atomically};
-use custody_output::{Context, ExitStatus, Failure, StepResult};
+use custody_output::{Context, ExitStatus};
 
 use crate::collect::announce_manifest;
-use crate::{GENERATOR, MergeArgs, SelectArgs, load_manifest, pairs_to_map, write_manifest};
+use crate::{GENERATOR, MergeArgs, SelectArgs, pairs_to_map};
+use custody_cli::manifests::{load_manifest, write_manifest};
 
 pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> StepResult {
     let mut manifests = Vec::with_capacity(args.manifests.len());

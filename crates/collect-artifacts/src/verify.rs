@@ -1,9 +1,11 @@
 //! `verify`: check a directory against a manifest, anywhere and offline.
 
+use custody_cli::{Failure, StepResult};
 use custody_manifest::verify_dir;
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, Level, StepResult};
+use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
-use crate::{VerifyArgs, load_manifest};
+use crate::VerifyArgs;
+use custody_cli::manifests::load_manifest;
 
 pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> StepResult {
     let (manifest_path, manifest) = load_manifest(context, &args.manifest)?;

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use custody_output::{Classify, Context, ExitStatus};
+use custody_output::{Context, ExitStatus};
+
+use crate::Diagnose;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -32,7 +34,7 @@ pub enum InputError {
     Unreadable { path: PathBuf, reason: String },
 }
 
-impl Classify for InputError {
+impl Diagnose for InputError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Input
     }

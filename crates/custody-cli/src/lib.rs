@@ -4,8 +4,10 @@
 //! with indicatif on a terminal or as one line per item in CI logs, reports failures
 //! with their cause chain and hint, and maps everything to the shared exit codes.
 
+mod failure;
 pub mod inputs;
-
+pub mod manifests;
+pub mod problems;
 mod progress;
 
 use std::io::IsTerminal;
@@ -14,8 +16,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use custody_ci::{CiContext, Env};
-use custody_output::{Context, ExitStatus, NoProgress, Output, OutputConfig, Progress, StepResult};
+use custody_output::{Context, ExitStatus, NoProgress, Output, OutputConfig, Progress};
 
+pub use failure::{Diagnose, Failure, StepResult};
 pub use progress::{LineProgress, TerminalProgress};
 
 /// Options every step accepts. Flatten into the step's parser with
@@ -102,7 +105,9 @@ where
     let status = match step(args, &mut context) {
         Ok(status) => status,
         Err(failure) => {
-            let _ = context.out.report_error(&*failure.error);
+            let _ = context
+                .out
+                .report_error(&*failure.error, failure.hint.as_deref());
             failure.status
         }
     };

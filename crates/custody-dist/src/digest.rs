@@ -12,7 +12,7 @@ use md5::Md5;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use custody_output::Progress;
+use custody_progress::Progress;
 
 /// Read size for hashing: large enough to keep the SHA extensions busy, small enough to
 /// stay in cache and keep memory flat.
@@ -191,7 +191,7 @@ pub fn first_mismatch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use custody_output::NoProgress;
+    use custody_progress::NoProgress;
 
     #[test]
     fn known_vectors() {

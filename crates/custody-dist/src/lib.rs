@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use custody_output::Progress;
+use custody_progress::Progress;
 
 pub use digest::{DigestSet, Digests};
 pub use executable::{ExecutableFormat, ExecutableInfo};

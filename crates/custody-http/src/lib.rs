@@ -14,7 +14,6 @@ use std::thread;
 use std::time::Duration;
 
 use custody_ci::Env;
-use custody_output::{Classify, ExitStatus};
 use thiserror::Error;
 
 pub use reqwest;
@@ -155,15 +154,6 @@ impl fmt::Display for Attempts {
             write!(f, " (after {} attempts)", self.0)
         } else {
             Ok(())
-        }
-    }
-}
-
-impl Classify for HttpError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
-            Self::BadUrl(_) | Self::InsecureTransport { .. } => ExitStatus::Usage,
-            _ => ExitStatus::Environment,
         }
     }
 }

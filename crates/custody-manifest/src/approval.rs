@@ -6,7 +6,6 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use custody_output::ExitStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -122,14 +121,32 @@ pub enum ApprovalError {
     },
 }
 
-impl custody_output::Classify for ApprovalError {
-    fn exit_status(&self) -> ExitStatus {
+impl ApprovalError {
+    /// The same error naming the record as `shown` (a path relative to the working
+    /// directory, as people typed it).
+    #[must_use]
+    pub fn relabel(self, shown: &Path) -> Self {
+        let path = shown.to_owned();
         match self {
-            Self::Read { .. } | Self::Parse { .. } | Self::Version { .. } => ExitStatus::Input,
-            Self::Tampered { .. } | Self::NotApproved { .. } | Self::WrongManifest { .. } => {
-                ExitStatus::No
-            }
-            Self::Write { .. } => ExitStatus::Environment,
+            Self::Read { source, .. } => Self::Read { path, source },
+            Self::Parse { source, .. } => Self::Parse { path, source },
+            Self::Version { found, .. } => Self::Version { path, found },
+            Self::Tampered {
+                recorded, actual, ..
+            } => Self::Tampered {
+                path,
+                recorded,
+                actual,
+            },
+            Self::NotApproved { decision, .. } => Self::NotApproved { path, decision },
+            Self::WrongManifest {
+                approved, actual, ..
+            } => Self::WrongManifest {
+                path,
+                approved,
+                actual,
+            },
+            Self::Write { source, .. } => Self::Write { path, source },
         }
     }
 }

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use custody_dist::ArtifactKind;
-use custody_output::ExitStatus;
 use thiserror::Error;
 
 use crate::model::{Artifact, Job, Manifest, Selection};
@@ -30,15 +29,6 @@ pub enum CombineError {
         kinds: String,
         available: String,
     },
-}
-
-impl custody_output::Classify for CombineError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
-            Self::Conflict { .. } | Self::NothingSelected { .. } => ExitStatus::No,
-            Self::NothingToMerge => ExitStatus::Usage,
-        }
-    }
 }
 
 /// Merges manifests: jobs are united, artifacts with the same file name must be the

@@ -8,7 +8,6 @@ use custody_ci::CiContext;
 use custody_dist::{
     ArtifactKind, Digests, ExecutableInfo, Inspection, Problem, Project, SdistFormat, WheelTags,
 };
-use custody_output::ExitStatus;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -198,16 +197,6 @@ impl ManifestError {
     }
 }
 
-impl custody_output::Classify for ManifestError {
-    fn exit_status(&self) -> ExitStatus {
-        match self {
-            Self::Read { .. } | Self::Parse { .. } | Self::Version { .. } => ExitStatus::Input,
-            Self::Tampered { .. } => ExitStatus::No,
-            Self::Write { .. } => ExitStatus::Environment,
-        }
-    }
-}
-
 impl Manifest {
     /// A new, sealed manifest. Artifacts are sorted by file name.
     pub fn new(
@@ -305,6 +294,25 @@ impl Manifest {
 
     pub fn job(&self, id: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// The distinct versions of the artifacts' projects, sorted.
+    pub fn versions(&self) -> Vec<String> {
+        let versions: std::collections::BTreeSet<String> = self
+            .artifacts
+            .iter()
+            .filter_map(|a| a.project.as_ref())
+            .map(|p| p.version.clone())
+            .collect();
+        versions.into_iter().collect()
+    }
+
+    /// The one version this manifest releases, if its artifacts agree on one.
+    pub fn release_version(&self) -> Option<String> {
+        match self.versions().as_slice() {
+            [version] => Some(version.clone()),
+            _ => None,
+        }
     }
 
     /// The distinct projects (normalized name, version) of the artifacts.

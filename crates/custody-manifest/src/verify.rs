@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use custody_dist::digest::{DigestSet, first_mismatch, hash_file};
 use custody_dist::{Limits, Problem, inspect};
-use custody_output::Progress;
+use custody_progress::Progress;
 use rayon::prelude::*;
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use custody_ci::{CiContext, Env};
 
-use crate::{Captured, ExitStatus, NoProgress, Output, OutputConfig, Progress};
+use crate::{Captured, NoProgress, Output, OutputConfig, Progress};
 
 /// A step's view of the world.
 pub struct Context {
@@ -71,65 +71,3 @@ impl Context {
             .collect()
     }
 }
-
-/// Errors that know which exit status they mean.
-pub trait Classify {
-    fn exit_status(&self) -> ExitStatus;
-}
-
-/// A failed step: the error to report and the exit status to end with.
-#[derive(Debug)]
-pub struct Failure {
-    pub status: ExitStatus,
-    pub error: Box<dyn std::error::Error + Send + Sync + 'static>,
-}
-
-impl Failure {
-    pub fn new(
-        status: ExitStatus,
-        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
-    ) -> Self {
-        Self {
-            status,
-            error: error.into(),
-        }
-    }
-
-    /// Bad input: a missing or malformed file.
-    pub fn input(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        Self::new(ExitStatus::Input, error)
-    }
-
-    /// The environment failed: I/O, network, server.
-    pub fn environment(
-        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
-    ) -> Self {
-        Self::new(ExitStatus::Environment, error)
-    }
-
-    /// Wrong usage that clap could not catch (conflicting values, bad combinations).
-    pub fn usage(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        Self::new(ExitStatus::Usage, error)
-    }
-
-    /// The step's "no", with an explanation.
-    pub fn no(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
-        Self::new(ExitStatus::No, error)
-    }
-}
-
-impl<E> From<E> for Failure
-where
-    E: Classify + std::error::Error + Send + Sync + 'static,
-{
-    fn from(error: E) -> Self {
-        Self {
-            status: error.exit_status(),
-            error: Box::new(error),
-        }
-    }
-}
-
-/// What a step's `run` returns: the exit status of a completed run (which may be the
-/// step's "no"), or a failure to report.
-pub type StepResult = Result<ExitStatus, Failure>;

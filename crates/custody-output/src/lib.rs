@@ -8,10 +8,10 @@ mod context;
 mod exit;
 pub mod github;
 mod output;
-mod progress;
 pub mod safe;
+pub mod text;
 
-pub use context::{Classify, Context, Failure, StepResult};
+pub use context::Context;
+pub use custody_progress::{NoProgress, Progress};
 pub use exit::ExitStatus;
 pub use output::{Captured, Diagnostic, Level, Output, OutputConfig};
-pub use progress::{NoProgress, Progress};

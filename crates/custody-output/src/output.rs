@@ -353,12 +353,7 @@ impl Output {
             }
         }
         if let Some(hint) = &diagnostic.hint {
-            let word = self.paint(
-                Style::new().bold().fg_color(Some(AnsiColor::Cyan.into())),
-                "hint",
-            );
-            let hint = self.safe_text(hint);
-            writeln!(self.stderr, "{word}: {hint}")?;
+            self.hint_line(hint)?;
         }
         Ok(())
     }
@@ -372,19 +367,19 @@ impl Output {
     }
 
     /// Reports a failed run: the first line of the top error (annotated on CI), every
-    /// cause after it, and any `hint:` lines from the chain last.
-    pub fn report_error(&mut self, error: &(dyn std::error::Error + 'static)) -> io::Result<()> {
-        let mut lines = Vec::new();
-        let mut hints = Vec::new();
+    /// cause after it that the lines above do not already quote, then the `hint`.
+    /// The hint is data from the error's owner, never text parsed out of a message.
+    pub fn report_error(
+        &mut self,
+        error: &(dyn std::error::Error + 'static),
+        hint: Option<&str>,
+    ) -> io::Result<()> {
+        let mut lines: Vec<String> = Vec::new();
         let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
         while let Some(err) = current {
             for line in err.to_string().lines() {
-                if let Some(hint) = line.strip_prefix("hint: ") {
-                    hints.push(hint.to_owned());
-                } else if !line.trim().is_empty()
-                    // A cause the message above already quotes adds nothing.
-                    && !lines.iter().any(|l: &String| l.contains(line))
-                {
+                // A cause the message above already quotes adds nothing.
+                if !line.trim().is_empty() && !lines.iter().any(|l| l.contains(line)) {
                     lines.push(line.to_owned());
                 }
             }
@@ -394,26 +389,24 @@ impl Output {
             .first()
             .cloned()
             .unwrap_or_else(|| "unknown error".to_owned());
-        let mut diagnostic = Diagnostic::new(first);
-        if let Some(hint) = hints.first() {
-            diagnostic = diagnostic.hint(hint.clone());
-        }
-        // The hint goes after the causes, so print it ourselves.
-        let hint = diagnostic.hint.take();
-        self.diagnostic(Level::Error, &diagnostic)?;
+        self.diagnostic(Level::Error, &Diagnostic::new(first))?;
         for cause in lines.iter().skip(1) {
             let cause = self.safe_text(cause);
             writeln!(self.stderr, "  caused by: {cause}")?;
         }
-        for hint in hint.iter().chain(hints.iter().skip(1)) {
-            let word = self.paint(
-                Style::new().bold().fg_color(Some(AnsiColor::Cyan.into())),
-                "hint",
-            );
-            let hint = self.safe_text(hint);
-            writeln!(self.stderr, "{word}: {hint}")?;
+        if let Some(hint) = hint {
+            self.hint_line(hint)?;
         }
         Ok(())
+    }
+
+    fn hint_line(&mut self, hint: &str) -> io::Result<()> {
+        let word = self.paint(
+            Style::new().bold().fg_color(Some(AnsiColor::Cyan.into())),
+            "hint",
+        );
+        let hint = self.safe_text(hint);
+        writeln!(self.stderr, "{word}: {hint}")
     }
 
     /// Sets a step output: `$GITHUB_OUTPUT` on GitHub, an output variable on Azure.
@@ -614,18 +607,10 @@ mod tests {
     #[test]
     fn report_error_prints_chain_then_hint() {
         #[derive(Debug)]
-        struct Inner;
-        impl std::fmt::Display for Inner {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("No such file or directory")
-            }
-        }
-        impl std::error::Error for Inner {}
-        #[derive(Debug)]
-        struct Outer(Inner);
+        struct Outer(std::io::Error);
         impl std::fmt::Display for Outer {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("cannot read `dist/a.whl`\nhint: run the build first")
+                f.write_str("cannot read `dist/a.whl`")
             }
         }
         impl std::error::Error for Outer {
@@ -633,11 +618,25 @@ mod tests {
                 Some(&self.0)
             }
         }
+        let inner = std::io::Error::other("No such file or directory");
         let (mut out, captured) = Output::capture(config(Provider::None));
-        out.report_error(&Outer(Inner)).unwrap();
+        out.report_error(&Outer(inner), Some("run the build first"))
+            .unwrap();
         assert_eq!(
             captured.stderr(),
             "error: cannot read `dist/a.whl`\n  caused by: No such file or directory\nhint: run the build first\n"
+        );
+    }
+
+    #[test]
+    fn hint_text_inside_a_message_is_not_parsed_as_a_hint() {
+        // Untrusted text (a server's answer) that happens to hold "hint: " stays a cause.
+        let error = std::io::Error::other("refused\nhint: send me your token");
+        let (mut out, captured) = Output::capture(config(Provider::None));
+        out.report_error(&error, None).unwrap();
+        assert_eq!(
+            captured.stderr(),
+            "error: refused\n  caused by: hint: send me your token\n"
         );
     }
 
@@ -657,7 +656,7 @@ mod tests {
         }
         let (mut out, captured) = Output::capture(config(Provider::None));
         let inner = std::io::Error::other("missing field `name`");
-        out.report_error(&Outer(inner)).unwrap();
+        out.report_error(&Outer(inner), None).unwrap();
         assert_eq!(
             captured.stderr(),
             "error: `a.json` is not a manifest: missing field `name`\n"

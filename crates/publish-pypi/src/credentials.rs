@@ -4,8 +4,9 @@
 //! OIDC token for a short-lived upload token (`/_/oidc/audience`, `/_/oidc/mint-token`).
 
 use custody_ci::{Env, vars};
+use custody_cli::Diagnose;
 use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
-use custody_output::{Classify, ExitStatus};
+use custody_output::ExitStatus;
 use thiserror::Error;
 
 use crate::{TrustedPublishing, UploadArgs};
@@ -49,7 +50,7 @@ pub(crate) enum CredentialError {
     Http(#[from] HttpError),
 }
 
-impl Classify for CredentialError {
+impl Diagnose for CredentialError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::UserWithoutPassword { .. } | Self::PasswordWithoutUser { .. } => {

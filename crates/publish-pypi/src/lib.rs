@@ -15,8 +15,9 @@ mod upload;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use custody_cli::StepResult;
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
-use custody_output::{Context, StepResult};
+use custody_output::Context;
 
 /// Where files go when no repository URL is given.
 pub const PYPI_UPLOAD_URL: &str = "https://upload.pypi.org/legacy/";

@@ -5,11 +5,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use custody_cli::Failure;
 use custody_cli::inputs;
+use custody_cli::manifests::{load_approval, load_manifest};
 use custody_dist::digest::first_mismatch;
 use custody_dist::{ArtifactKind, Inspection, Limits, Problem, inspect};
-use custody_manifest::{Approval, Artifact, Manifest};
-use custody_output::{Context, Failure};
+use custody_manifest::{Artifact, Manifest};
+use custody_output::Context;
 use rayon::prelude::*;
 
 use crate::{Selection, preflight};
@@ -61,15 +63,10 @@ pub(crate) fn build(
     context: &Context,
 ) -> Result<Plan, Failure> {
     let (manifest, entries) = if let Some(path) = &selection.manifest {
-        let resolved = context.resolve(path);
-        let shown = Path::new(&context.display(&resolved)).to_owned();
-        let manifest = Manifest::load(&resolved).map_err(|e| Failure::from(e.relabel(&shown)))?;
+        let (resolved, manifest) = load_manifest(context, path)?;
         if let Some(approval) = approval {
-            let approval_path = context.resolve(approval);
-            let approval_shown = Path::new(&context.display(&approval_path)).to_owned();
-            let record =
-                Approval::load(&approval_path).map_err(|e| relabel_approval(e, &approval_shown))?;
-            record.check_approves(&manifest, &approval_shown)?;
+            let (approval_path, record) = load_approval(context, approval)?;
+            record.check_approves(&manifest, Path::new(&context.display(&approval_path)))?;
         }
         let dir = match &selection.from {
             Some(dir) => context.resolve(dir),
@@ -100,33 +97,6 @@ pub(crate) fn build(
     let mut plan = Plan { manifest, files };
     check_one_sdist_per_release(&mut plan);
     Ok(plan)
-}
-
-fn relabel_approval(error: custody_manifest::ApprovalError, shown: &Path) -> Failure {
-    use custody_manifest::ApprovalError as E;
-    let relabeled = match error {
-        E::Read { source, .. } => E::Read {
-            path: shown.to_owned(),
-            source,
-        },
-        E::Parse { source, .. } => E::Parse {
-            path: shown.to_owned(),
-            source,
-        },
-        E::Version { found, .. } => E::Version {
-            path: shown.to_owned(),
-            found,
-        },
-        E::Tampered {
-            recorded, actual, ..
-        } => E::Tampered {
-            path: shown.to_owned(),
-            recorded,
-            actual,
-        },
-        other => other,
-    };
-    Failure::from(relabeled)
 }
 
 /// The manifest's artifacts and where their files are.

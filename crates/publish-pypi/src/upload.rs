@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use custody_ci::vars;
+use custody_cli::{Failure, StepResult};
 use custody_dist::{ArtifactKind, Problem};
 use custody_http::reqwest::blocking::multipart::{Form, Part};
 use custody_http::{
     Client, HttpConfig, Url, check_transport, display_url, parse_url, send_with_retry,
 };
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, Progress, StepResult};
+use custody_output::text::markdown_cell;
+use custody_output::{Context, Diagnostic, ExitStatus, Progress};
 use serde::Serialize;
 
 use crate::credentials::{self, Credentials};
@@ -98,7 +100,7 @@ impl FileResult {
 /// Prints every problem of every file, errors and warnings, against its file.
 fn report_problems(plan: &Plan, context: &mut Context) -> Result<(), Failure> {
     for file in &plan.files {
-        custody_dist::problem::report(
+        custody_cli::problems::report(
             &mut context.out,
             &file.file_name,
             &file.shown,
@@ -675,7 +677,7 @@ fn upload_one(
         });
     }
     let response = response.map_err(|error| UploadFailure::Other {
-        status: custody_output::Classify::exit_status(&error),
+        status: custody_cli::Diagnose::exit_status(&error),
         message: format!("uploading `{}`: {error}", file.file_name),
     })?;
     let status = response.status().as_u16();
@@ -804,7 +806,7 @@ fn finish(
         if args.dry_run { " (dry run)" } else { "" }
     );
     for result in results {
-        let name = context.out.safe_text(&result.file_name).replace('|', "\\|");
+        let name = markdown_cell(&context.out.safe_text(&result.file_name));
         let url = result
             .url
             .as_deref()

@@ -11,8 +11,9 @@ use std::io::{BufReader, Read};
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
+use custody_cli::{Failure, StepResult};
 use custody_cli::{GlobalArgs, HasGlobal, after_help, inputs};
-use custody_output::{Context, ExitStatus, Failure, Progress, StepResult};
+use custody_output::{Context, ExitStatus, Progress};
 
 use crate::junit::{JunitError, Results};
 
@@ -70,7 +71,7 @@ pub enum FailOn {
     None,
 }
 
-impl custody_output::Classify for JunitError {
+impl custody_cli::Diagnose for JunitError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Input
     }

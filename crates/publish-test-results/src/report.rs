@@ -8,8 +8,10 @@ use std::path::PathBuf;
 
 use anstyle::{AnsiColor, Style};
 use custody_ci::Provider;
+use custody_cli::Failure;
 use custody_output::github::SUMMARY_LIMIT_BYTES;
-use custody_output::{Context, Diagnostic, Failure, Level, azure};
+use custody_output::text::markdown_cell;
+use custody_output::{Context, Diagnostic, Level, azure};
 
 use crate::Cli;
 use crate::junit::{Failure as TestFailure, Outcome, Results, Totals};
@@ -194,13 +196,7 @@ fn summary_markdown(
     slowest: &[crate::junit::Timed],
 ) -> String {
     let totals = &results.totals;
-    let cell = |text: &str| {
-        context
-            .out
-            .safe_text(text)
-            .replace('|', "\\|")
-            .replace('\n', " ")
-    };
+    let cell = |text: &str| markdown_cell(&context.out.safe_text(text));
     let icon = if totals.failed + totals.errors > 0 {
         "❌"
     } else {

@@ -9,10 +9,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use custody_ci::{CiContext, Provider};
+use custody_cli::manifests::load_manifest;
+use custody_cli::{Failure, StepResult};
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
 use custody_dist::name::{parse_version, same_version};
-use custody_manifest::Manifest;
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, StepResult, azure};
+use custody_output::{Context, Diagnostic, ExitStatus, azure};
 use serde::Serialize;
 
 /// Classify this build, check a release tag against the package version, and mark
@@ -219,25 +220,17 @@ fn package_version(cli: &Cli, context: &Context) -> Result<Option<(String, Strin
         return Ok(Some((version.clone(), "--version".to_owned())));
     }
     if let Some(path) = &cli.manifest {
-        let resolved = context.resolve(path);
+        let (resolved, manifest) = load_manifest(context, path)?;
         let shown = context.display(&resolved);
-        let manifest =
-            Manifest::load(&resolved).map_err(|e| Failure::from(e.relabel(Path::new(&shown))))?;
-        let projects = manifest.projects();
-        let mut versions: Vec<&String> = projects.iter().map(|(_, v)| v).collect();
-        versions.dedup();
+        let versions = manifest.versions();
         return match versions.as_slice() {
             [] => Err(Failure::input(format!(
                 "`{shown}` lists no wheel or sdist, so it names no package version\nhint: pass the release manifest (with the wheel and sdist), or --version"
             ))),
-            [version] => Ok(Some(((*version).clone(), format!("`{shown}`")))),
+            [version] => Ok(Some((version.clone(), format!("`{shown}`")))),
             _ => Err(Failure::input(format!(
                 "`{shown}` holds several versions ({}); a tag names one\nhint: select one release set with `collect-artifacts select`",
-                versions
-                    .iter()
-                    .map(|v| v.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                versions.join(", ")
             ))),
         };
     }

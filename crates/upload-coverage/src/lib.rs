@@ -15,9 +15,11 @@ use std::path::PathBuf;
 use anstyle::{AnsiColor, Style};
 use clap::Parser;
 use custody_ci::Provider;
+use custody_cli::{Failure, StepResult};
 use custody_cli::{GlobalArgs, HasGlobal, after_help, inputs};
 use custody_output::github::SUMMARY_LIMIT_BYTES;
-use custody_output::{Context, Diagnostic, ExitStatus, Failure, StepResult, azure};
+use custody_output::text::markdown_code_cell;
+use custody_output::{Context, Diagnostic, ExitStatus, azure};
 use serde::Serialize;
 
 use crate::model::{Coverage, Numbers, display_covered, fails_under};
@@ -125,7 +127,7 @@ impl HasGlobal for Cli {
     }
 }
 
-impl custody_output::Classify for ReadError {
+impl custody_cli::Diagnose for ReadError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Input
     }
@@ -727,12 +729,8 @@ fn summary_markdown(
             missing
         };
         let entry = format!(
-            "| `{}` | {} | {} | {} | {} | {}% | {} |\n",
-            context
-                .out
-                .safe_text(&row.path)
-                .replace('|', "\\|")
-                .replace('`', "'"),
+            "| {} | {} | {} | {} | {} | {}% | {} |\n",
+            markdown_code_cell(&context.out.safe_text(&row.path)),
             row.numbers.statements,
             row.numbers.missing,
             row.numbers.branches,

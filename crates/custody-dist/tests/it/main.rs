@@ -9,7 +9,7 @@ mod wheel;
 use std::path::Path;
 
 use custody_dist::{Inspection, Limits, inspect};
-use custody_output::NoProgress;
+use custody_progress::NoProgress;
 
 pub(crate) fn check(path: &Path) -> Inspection {
     inspect(path, &Limits::default(), &NoProgress).expect("artifact is readable")

@@ -1,5 +1,8 @@
-//! Progress reporting from library code without drawing anything: libraries call the
-//! trait, binaries draw it (indicatif bars on a terminal, one line per item in CI logs).
+//! Progress reporting from library code without drawing anything. Domain crates
+//! (hashing in custody-dist, verification in custody-manifest, uploads) call the trait;
+//! only the binaries' shell (custody-cli) draws it, as indicatif bars on a terminal or
+//! one line per item in CI logs. It sits on the lowest floor so that no domain crate has
+//! to know about terminals to report progress.
 
 /// Receives progress events from long-running library work. Implementations must be
 /// cheap: hashing loops call `advance` for every chunk.
