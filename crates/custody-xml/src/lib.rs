@@ -1,10 +1,68 @@
 //! What the streaming XML report readers (`publish-test-results`' JUnit,
-//! `upload-coverage`'s Cobertura) share on top of quick-xml: an attribute's value by
-//! local name, and the line and column of a parse error for the user's message.
+//! `upload-coverage`'s Cobertura) share on top of quick-xml: the events of a file with
+//! the line and column of a parse error for the user's message, and an attribute's value
+//! by local name.
 
-use std::path::Path;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
 
-use quick_xml::events::BytesStart;
+use quick_xml::events::{BytesStart, Event};
+
+/// The events of one XML file, read as a stream through a reused buffer: memory stays
+/// flat however large the file is.
+#[derive(Debug)]
+pub struct Events<R> {
+    /// The file on disk, read again only to place an error.
+    path: PathBuf,
+    xml: quick_xml::Reader<R>,
+    buffer: Vec<u8>,
+}
+
+/// Where and why a file is not well-formed XML.
+#[derive(Debug)]
+pub struct Malformed {
+    /// 1-based; 0 when the file cannot be read again.
+    pub line: u64,
+    pub column: u64,
+    pub source: quick_xml::Error,
+}
+
+impl<R: BufRead> Events<R> {
+    /// The events `reader` holds; `path` is the file it reads, for error positions.
+    /// Text is kept as written (not trimmed).
+    pub fn new(path: &Path, reader: R) -> Self {
+        let mut xml = quick_xml::Reader::from_reader(reader);
+        xml.config_mut().trim_text(false);
+        Self {
+            path: path.to_owned(),
+            xml,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next event, `None` at the end of the file.
+    pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Malformed> {
+        self.buffer.clear();
+        match self.xml.read_event_into(&mut self.buffer) {
+            Ok(Event::Eof) => Ok(None),
+            Ok(event) => Ok(Some(event)),
+            Err(source) => {
+                let (line, column) = line_column(&self.path, self.xml.error_position());
+                Err(Malformed {
+                    line,
+                    column,
+                    source,
+                })
+            }
+        }
+    }
+
+    /// The 1-based line read up to (where a truncated file ends); 0 when the file cannot
+    /// be read again.
+    pub fn line(&self) -> u64 {
+        line_column(&self.path, self.xml.buffer_position()).0
+    }
+}
 
 /// The value of the attribute `name` (matched by local name, so namespaced writers
 /// work), unescaped and normalized as XML 1.0 says; `None` when absent or malformed.
@@ -54,6 +112,32 @@ mod tests {
         assert_eq!(attribute(&start, "time").as_deref(), Some("0.5"));
         assert_eq!(attribute(&start, "missing"), None);
         assert_eq!(attribute(&start, "bad"), None);
+    }
+
+    #[test]
+    fn events_to_the_end_or_to_the_position_of_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let events_of = |name: &str, text: &'static str| {
+            let path = dir.path().join(name);
+            fs_err::write(&path, text).unwrap();
+            Events::new(&path, text.as_bytes())
+        };
+
+        let mut truncated = events_of("cut.xml", "<a>\n<b>");
+        while truncated.next_event().unwrap().is_some() {}
+        assert_eq!(truncated.line(), 2, "where the file ends");
+
+        let mut bad = events_of("bad.xml", "<a>\n  <b></c>\n</a>");
+        assert!(matches!(bad.next_event(), Ok(Some(Event::Start(_)))));
+        assert!(matches!(bad.next_event(), Ok(Some(Event::Text(_)))));
+        assert!(matches!(bad.next_event(), Ok(Some(Event::Start(_)))));
+        let error = bad.next_event().unwrap_err();
+        assert_eq!((error.line, error.column), (2, 6));
+        assert!(
+            matches!(error.source, quick_xml::Error::IllFormed(_)),
+            "{}",
+            error.source
+        );
     }
 
     #[test]

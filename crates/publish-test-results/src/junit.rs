@@ -7,8 +7,8 @@ use std::collections::BinaryHeap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use custody_xml::{attribute, line_column};
-use quick_xml::events::{BytesStart, Event};
+use custody_xml::{Events, attribute};
+use quick_xml::events::{BytesRef, BytesStart, Event};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -19,6 +19,8 @@ const TEXT_KEPT: usize = 16 * 1024;
 /// Slowest tests kept.
 pub const SLOWEST_KEPT: usize = 10;
 
+/// Why a report cannot be read. Every one is bad input: no report is ever counted as
+/// zero tests.
 #[derive(Debug, Error)]
 pub enum JunitError {
     #[error("cannot read `{path}`")]
@@ -27,31 +29,42 @@ pub enum JunitError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not well-formed XML at line {line}, column {column}: {reason}\nhint: the file is damaged; re-run the tests to write it again"
-    )]
+    #[error("`{path}` is not well-formed XML at line {line}, column {column}")]
     Malformed {
         path: PathBuf,
         line: u64,
         column: u64,
-        reason: String,
+        #[source]
+        source: quick_xml::Error,
     },
-    #[error(
-        "`{path}` ends at line {line} inside <{element}>: the file is truncated\nhint: the test run was probably killed while writing it (timeout, out of memory); re-run the tests"
-    )]
+    #[error("`{path}` ends at line {line} inside <{element}>: the file is truncated")]
     Truncated {
         path: PathBuf,
         line: u64,
         element: String,
     },
-    #[error(
-        "`{path}` is not a JUnit report: its root element is <{root}>\nhint: pass the XML written by `pytest --junitxml=FILE` (or your runner's JUnit reporter)"
-    )]
-    NotJunit { path: PathBuf, root: String },
-    #[error(
-        "`{path}` has no test cases\nhint: no test ran or none was collected; check the test command and its paths (an empty report is never counted as success)"
-    )]
+    #[error("`{path}` is not a JUnit report: {found}")]
+    NotJunit { path: PathBuf, found: Found },
+    #[error("`{path}` has no test cases")]
     Empty { path: PathBuf },
+}
+
+/// What a file that is not a JUnit report holds instead.
+#[derive(Debug)]
+pub enum Found {
+    /// Another format's root element (`coverage`, `html`).
+    Root(String),
+    /// No element at all.
+    Nothing,
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Root(name) => write!(f, "its root element is <{name}>"),
+            Self::Nothing => f.write_str("it holds no element (the file is empty)"),
+        }
+    }
 }
 
 /// How one test case ended.
@@ -172,6 +185,63 @@ impl Results {
             self.slowest.push(ByTime(time, test.to_owned()));
         }
     }
+
+    /// A finished test case: its counts, its time and, if it failed, its failure.
+    fn add_case(&mut self, case: Case, suite: Option<&str>, report: &str, pytest: bool) {
+        let test = case.test();
+        self.totals.count(&case);
+        self.record_time(&test, case.time);
+        if let Some(outcome) = case.failing()
+            && self.failures.len() < FAILURES_KEPT
+        {
+            let failure = case.into_failure(outcome, test, suite, report, pytest);
+            self.failures.push(failure);
+        }
+    }
+
+    /// A report read to its end.
+    fn add_report(&mut self, report: ReadReport) {
+        self.totals.duration += report.duration;
+        self.reports.push(report.stats);
+    }
+}
+
+impl Totals {
+    fn count(&mut self, case: &Case) {
+        self.tests += 1;
+        // A case with both a failure and an error counts as both.
+        self.failed += u64::from(case.failure);
+        self.errors += u64::from(case.error);
+        match case.outcome() {
+            Outcome::Failed | Outcome::Error => {}
+            Outcome::Xfailed => self.xfailed += 1,
+            Outcome::Skipped => self.skipped += 1,
+            Outcome::Flaky => {
+                self.flaky += 1;
+                self.passed += 1;
+            }
+            Outcome::Passed => self.passed += 1,
+        }
+    }
+}
+
+impl ReportStats {
+    fn new(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            tests: 0,
+            failed: 0,
+            errors: 0,
+            skipped: 0,
+        }
+    }
+
+    fn count(&mut self, case: &Case) {
+        self.tests += 1;
+        self.failed += u64::from(case.failure);
+        self.errors += u64::from(case.error);
+        self.skipped += u64::from(case.outcome() == Outcome::Skipped);
+    }
 }
 
 /// A test case being read.
@@ -193,14 +263,157 @@ struct Case {
     text: String,
 }
 
-/// Which child of a test case is open, collecting text.
+impl Case {
+    /// The case a `<testcase>` element opens.
+    fn new(start: &BytesStart<'_>, pytest: bool) -> Self {
+        let line = attribute(start, "line").and_then(|l| l.trim().parse::<u32>().ok());
+        Self {
+            name: attribute(start, "name").unwrap_or_default(),
+            classname: attribute(start, "classname").unwrap_or_default(),
+            file: attribute(start, "file"),
+            // pytest writes the 0-based line of the test's `def`.
+            line: if pytest { line.map(|l| l + 1) } else { line },
+            time: seconds(attribute(start, "time")),
+            ..Self::default()
+        }
+    }
+
+    /// Notes what the child element `name` says about the case; whether its text (the
+    /// failure's traceback) is kept.
+    fn child(&mut self, name: &str, start: &BytesStart<'_>) -> bool {
+        let keep = match name {
+            "failure" => {
+                self.failure = true;
+                true
+            }
+            "error" => {
+                self.error = true;
+                true
+            }
+            "skipped" => {
+                if attribute(start, "type").as_deref() == Some("pytest.xfail") {
+                    self.xfailed = true;
+                } else {
+                    self.skipped = true;
+                }
+                false
+            }
+            "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError" => {
+                self.flaky = true;
+                false
+            }
+            _ => false,
+        };
+        if keep && self.message.is_empty() {
+            self.message = attribute(start, "message").unwrap_or_default();
+        }
+        keep
+    }
+
+    /// `classname.name`, or the name alone.
+    fn test(&self) -> String {
+        if self.classname.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}.{}", self.classname, self.name)
+        }
+    }
+
+    /// How the case ended: a failure or an error outweighs a skip, a skip a rerun.
+    fn outcome(&self) -> Outcome {
+        if self.failure {
+            Outcome::Failed
+        } else if self.error {
+            Outcome::Error
+        } else if self.xfailed {
+            Outcome::Xfailed
+        } else if self.skipped {
+            Outcome::Skipped
+        } else if self.flaky {
+            Outcome::Flaky
+        } else {
+            Outcome::Passed
+        }
+    }
+
+    /// [`Outcome::Failed`] or [`Outcome::Error`] when the case is a failure to report.
+    fn failing(&self) -> Option<Outcome> {
+        Some(self.outcome()).filter(|o| matches!(o, Outcome::Failed | Outcome::Error))
+    }
+
+    fn into_failure(
+        self,
+        outcome: Outcome,
+        test: String,
+        suite: Option<&str>,
+        report: &str,
+        pytest: bool,
+    ) -> Failure {
+        let (file, line) = location(&self, pytest);
+        let message = if self.message.trim().is_empty() {
+            // No message attribute: the first line of the text stands in.
+            self.text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or_default()
+                .to_owned()
+        } else {
+            self.message
+        };
+        Failure {
+            outcome,
+            test,
+            suite: suite.unwrap_or_default().to_owned(),
+            report: report.to_owned(),
+            file,
+            line,
+            message,
+            details: first_lines(&self.text, 12),
+            time: self.time,
+        }
+    }
+}
+
+/// Whether the text inside a test case's child element is collected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Capture {
-    None,
-    /// failure/error text: kept.
-    Keep,
-    /// anything else (system-out, skipped reasons): skipped.
-    Skip,
+    /// Not inside a child of a test case.
+    Off,
+    /// Inside a child `depth` elements deep; `keep` for failure/error text, not for
+    /// anything else (system-out, skipped reasons).
+    On { keep: bool, depth: usize },
+}
+
+/// The durations a report gives, from the most to the least complete.
+#[derive(Debug, Default)]
+struct Durations {
+    /// The `testsuites` root's own figure (it includes setup).
+    root: f64,
+    /// The sum of the outermost suites'.
+    suites: f64,
+    /// The sum of the cases'.
+    cases: f64,
+}
+
+impl Durations {
+    /// The most complete figure the writer gave.
+    fn best(&self) -> f64 {
+        if self.root > 0.0 {
+            self.root
+        } else if self.suites > 0.0 {
+            self.suites
+        } else {
+            self.cases
+        }
+    }
+}
+
+/// One report read to its end, before it joins the others.
+#[derive(Debug)]
+struct ReadReport {
+    stats: ReportStats,
+    duration: f64,
 }
 
 fn local_name(start: &BytesStart<'_>) -> String {
@@ -230,6 +443,16 @@ fn push_capped(into: &mut String, text: &str) {
     }
 }
 
+/// The text an entity or character reference stands for; empty when unknown.
+fn resolve(reference: &BytesRef<'_>) -> String {
+    match reference.resolve_char_ref() {
+        Ok(Some(c)) => c.to_string(),
+        _ => quick_xml::escape::resolve_predefined_entity(reference)
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
 /// Reads one report from `reader` into `results`. `path` names it; `shown` is how the
 /// user sees it.
 pub fn read_report(
@@ -238,293 +461,217 @@ pub fn read_report(
     reader: impl BufRead,
     results: &mut Results,
 ) -> Result<(), JunitError> {
-    let shown_path = PathBuf::from(shown);
-    let mut xml = quick_xml::Reader::from_reader(reader);
-    xml.config_mut().trim_text(false);
-    let mut buffer = Vec::new();
-    let mut stack: Vec<String> = Vec::new();
-    let mut suites: Vec<String> = Vec::new();
-    let mut root: Option<String> = None;
-    let mut pytest = false;
-    let mut case: Option<Case> = None;
-    let mut capture = Capture::None;
-    let mut capture_depth = 0usize;
-    let mut stats = ReportStats {
-        path: shown.to_owned(),
-        tests: 0,
-        failed: 0,
-        errors: 0,
-        skipped: 0,
-    };
-    let mut top_level_time = 0.0;
-    let mut root_time = 0.0;
-    let mut case_time = 0.0;
-    loop {
-        let event = xml.read_event_into(&mut buffer).map_err(|error| {
-            let (line, column) = line_column(path, xml.error_position());
-            JunitError::Malformed {
-                path: shown_path.clone(),
-                line,
-                column,
-                reason: error.to_string(),
-            }
-        })?;
-        match event {
-            Event::Start(ref start) | Event::Empty(ref start) => {
-                let empty = matches!(event, Event::Empty(_));
-                let name = local_name(start);
-                if root.is_none() {
-                    if name != "testsuites" && name != "testsuite" {
-                        return Err(JunitError::NotJunit {
-                            path: shown_path,
-                            root: name,
-                        });
-                    }
-                    root = Some(name.clone());
-                    let root_name = attribute(start, "name").unwrap_or_default();
-                    pytest = root_name.starts_with("pytest");
-                    if name == "testsuites" {
-                        root_time = seconds(attribute(start, "time"));
-                    }
-                }
-                if capture != Capture::None {
-                    if !empty {
-                        capture_depth += 1;
-                        stack.push(name);
-                    }
-                    continue;
-                }
-                match name.as_str() {
-                    "testsuite" => {
-                        let suite = attribute(start, "name").unwrap_or_default();
-                        pytest |= suite == "pytest";
-                        if suites.is_empty() {
-                            top_level_time += seconds(attribute(start, "time"));
-                        }
-                        if !empty {
-                            suites.push(suite);
-                        }
-                    }
-                    "testcase" => {
-                        let mut new = Case {
-                            name: attribute(start, "name").unwrap_or_default(),
-                            classname: attribute(start, "classname").unwrap_or_default(),
-                            file: attribute(start, "file"),
-                            line: attribute(start, "line").and_then(|l| l.trim().parse().ok()),
-                            time: seconds(attribute(start, "time")),
-                            ..Case::default()
-                        };
-                        // pytest writes the 0-based line of the test's `def`.
-                        if pytest {
-                            new.line = new.line.map(|l| l + 1);
-                        }
-                        if empty {
-                            finish_case(
-                                &new,
-                                &suites,
-                                shown,
-                                pytest,
-                                results,
-                                &mut stats,
-                                &mut case_time,
-                            );
-                        } else {
-                            case = Some(new);
-                        }
-                    }
-                    child if case.is_some() => {
-                        let current = case.as_mut().expect("checked just above");
-                        let keep = match child {
-                            "failure" => {
-                                current.failure = true;
-                                true
-                            }
-                            "error" => {
-                                current.error = true;
-                                true
-                            }
-                            "skipped" => {
-                                if attribute(start, "type").as_deref() == Some("pytest.xfail") {
-                                    current.xfailed = true;
-                                } else {
-                                    current.skipped = true;
-                                }
-                                false
-                            }
-                            "flakyFailure" | "flakyError" | "rerunFailure" | "rerunError" => {
-                                current.flaky = true;
-                                false
-                            }
-                            _ => false,
-                        };
-                        if keep && current.message.is_empty() {
-                            current.message = attribute(start, "message").unwrap_or_default();
-                        }
-                        if !empty {
-                            capture = if keep { Capture::Keep } else { Capture::Skip };
-                            capture_depth = 1;
-                            stack.push(name);
-                        }
-                        continue;
-                    }
-                    _ => {}
-                }
-                if !empty {
-                    stack.push(name);
-                }
-            }
-            Event::End(_) => {
-                let name = stack.pop().unwrap_or_default();
-                if capture != Capture::None {
-                    capture_depth -= 1;
-                    if capture_depth == 0 {
-                        capture = Capture::None;
-                    }
-                    continue;
-                }
-                match name.as_str() {
-                    "testcase" => {
-                        if let Some(done) = case.take() {
-                            finish_case(
-                                &done,
-                                &suites,
-                                shown,
-                                pytest,
-                                results,
-                                &mut stats,
-                                &mut case_time,
-                            );
-                        }
-                    }
-                    "testsuite" => {
-                        suites.pop();
-                    }
-                    _ => {}
-                }
-            }
-            Event::Text(ref text) if capture == Capture::Keep => {
-                if let Some(current) = case.as_mut() {
-                    push_capped(&mut current.text, text);
-                }
-            }
-            Event::CData(ref text) if capture == Capture::Keep => {
-                if let Some(current) = case.as_mut() {
-                    push_capped(&mut current.text, text);
-                }
-            }
-            Event::GeneralRef(ref reference) if capture == Capture::Keep => {
-                if let Some(current) = case.as_mut() {
-                    let resolved = match reference.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => quick_xml::escape::resolve_predefined_entity(reference)
-                            .unwrap_or_default()
-                            .to_owned(),
-                    };
-                    push_capped(&mut current.text, &resolved);
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-        buffer.clear();
+    let mut events = Events::new(path, reader);
+    let mut report = Reading::new(shown);
+    while let Some(event) = events
+        .next_event()
+        .map_err(|malformed| JunitError::Malformed {
+            path: shown.into(),
+            line: malformed.line,
+            column: malformed.column,
+            source: malformed.source,
+        })?
+    {
+        report.event(&event, results)?;
     }
-    if let Some(open) = stack.last() {
-        let (line, _) = line_column(path, xml.buffer_position());
+    if let Some(element) = report.open.pop() {
         return Err(JunitError::Truncated {
-            path: shown_path,
-            line,
-            element: open.clone(),
+            path: shown.into(),
+            line: events.line(),
+            element,
         });
     }
-    if root.is_none() {
-        return Err(JunitError::NotJunit {
-            path: shown_path,
-            root: "(none: the file is empty)".to_owned(),
-        });
-    }
-    if stats.tests == 0 {
-        return Err(JunitError::Empty { path: shown_path });
-    }
-    // The run's own figure where the writer gives one (it includes setup), else the
-    // suites', else the sum of the cases'.
-    results.totals.duration += if root_time > 0.0 {
-        root_time
-    } else if top_level_time > 0.0 {
-        top_level_time
-    } else {
-        case_time
-    };
-    results.reports.push(stats);
+    results.add_report(report.finish()?);
     Ok(())
 }
 
-fn finish_case(
-    case: &Case,
-    suites: &[String],
-    report: &str,
+/// The state of one report as its events stream by: only what is open (elements,
+/// suites, the current test case) and the report's own counts.
+#[derive(Debug)]
+struct Reading<'a> {
+    shown: &'a str,
+    /// The open elements, innermost last.
+    open: Vec<String>,
+    /// The names of the open suites, innermost last.
+    suites: Vec<String>,
+    root_seen: bool,
+    /// pytest's line numbers are 0-based.
     pytest: bool,
-    results: &mut Results,
-    stats: &mut ReportStats,
-    case_time: &mut f64,
-) {
-    let test = if case.classname.is_empty() {
-        case.name.clone()
-    } else {
-        format!("{}.{}", case.classname, case.name)
-    };
-    let totals = &mut results.totals;
-    totals.tests += 1;
-    stats.tests += 1;
-    *case_time += case.time;
-    if case.failure {
-        totals.failed += 1;
-        stats.failed += 1;
-    }
-    if case.error {
-        totals.errors += 1;
-        stats.errors += 1;
-    }
-    if !case.failure && !case.error {
-        if case.xfailed {
-            totals.xfailed += 1;
-        } else if case.skipped {
-            totals.skipped += 1;
-            stats.skipped += 1;
-        } else if case.flaky {
-            totals.flaky += 1;
-            totals.passed += 1;
-        } else {
-            totals.passed += 1;
+    case: Option<Case>,
+    capture: Capture,
+    stats: ReportStats,
+    durations: Durations,
+}
+
+impl<'a> Reading<'a> {
+    fn new(shown: &'a str) -> Self {
+        Self {
+            shown,
+            open: Vec::new(),
+            suites: Vec::new(),
+            root_seen: false,
+            pytest: false,
+            case: None,
+            capture: Capture::Off,
+            stats: ReportStats::new(shown),
+            durations: Durations::default(),
         }
     }
-    results.record_time(&test, case.time);
-    if (case.failure || case.error) && results.failures.len() < FAILURES_KEPT {
-        let (file, line) = location(case, pytest);
-        let message = if case.message.trim().is_empty() {
-            case.text
-                .lines()
-                .map(str::trim)
-                .find(|l| !l.is_empty())
-                .unwrap_or_default()
-                .to_owned()
-        } else {
-            case.message.clone()
-        };
-        results.failures.push(Failure {
-            outcome: if case.failure {
-                Outcome::Failed
-            } else {
-                Outcome::Error
+
+    fn event(&mut self, event: &Event<'_>, results: &mut Results) -> Result<(), JunitError> {
+        match event {
+            Event::Start(start) => self.start(start, false, results)?,
+            Event::Empty(start) => self.start(start, true, results)?,
+            Event::End(_) => self.end(results),
+            Event::Text(text) => self.keep_text(text),
+            Event::CData(text) => self.keep_text(text),
+            Event::GeneralRef(reference) if self.keeps_text() => {
+                self.keep_text(&resolve(reference));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// An element opens (and, when `empty`, closes at once).
+    fn start(
+        &mut self,
+        start: &BytesStart<'_>,
+        empty: bool,
+        results: &mut Results,
+    ) -> Result<(), JunitError> {
+        let name = local_name(start);
+        if !self.root_seen {
+            self.root(start, &name)?;
+        }
+        match &mut self.capture {
+            Capture::On { depth, .. } => {
+                if !empty {
+                    *depth += 1;
+                }
+            }
+            Capture::Off => match name.as_str() {
+                "testsuite" => self.suite(start, empty),
+                "testcase" => {
+                    let case = Case::new(start, self.pytest);
+                    if empty {
+                        self.finish_case(case, results);
+                    } else {
+                        self.case = Some(case);
+                    }
+                }
+                child => {
+                    if let Some(case) = self.case.as_mut() {
+                        let keep = case.child(child, start);
+                        if !empty {
+                            self.capture = Capture::On { keep, depth: 1 };
+                        }
+                    }
+                }
             },
-            test,
-            suite: suites.last().cloned().unwrap_or_default(),
-            report: report.to_owned(),
-            file,
-            line,
-            message,
-            details: first_lines(&case.text, 12),
-            time: case.time,
-        });
+        }
+        if !empty {
+            self.open.push(name);
+        }
+        Ok(())
+    }
+
+    /// The first element: a JUnit root, or the file is something else.
+    fn root(&mut self, start: &BytesStart<'_>, name: &str) -> Result<(), JunitError> {
+        if name != "testsuites" && name != "testsuite" {
+            return Err(JunitError::NotJunit {
+                path: self.shown.into(),
+                found: Found::Root(name.to_owned()),
+            });
+        }
+        self.root_seen = true;
+        self.pytest = attribute(start, "name").is_some_and(|n| n.starts_with("pytest"));
+        if name == "testsuites" {
+            self.durations.root = seconds(attribute(start, "time"));
+        }
+        Ok(())
+    }
+
+    fn suite(&mut self, start: &BytesStart<'_>, empty: bool) {
+        let suite = attribute(start, "name").unwrap_or_default();
+        self.pytest |= suite == "pytest";
+        if self.suites.is_empty() {
+            self.durations.suites += seconds(attribute(start, "time"));
+        }
+        if !empty {
+            self.suites.push(suite);
+        }
+    }
+
+    fn end(&mut self, results: &mut Results) {
+        let name = self.open.pop().unwrap_or_default();
+        match &mut self.capture {
+            Capture::On { depth, .. } => {
+                *depth -= 1;
+                if *depth == 0 {
+                    self.capture = Capture::Off;
+                }
+            }
+            Capture::Off => match name.as_str() {
+                "testcase" => {
+                    if let Some(case) = self.case.take() {
+                        self.finish_case(case, results);
+                    }
+                }
+                "testsuite" => {
+                    self.suites.pop();
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn finish_case(&mut self, case: Case, results: &mut Results) {
+        self.stats.count(&case);
+        self.durations.cases += case.time;
+        results.add_case(
+            case,
+            self.suites.last().map(String::as_str),
+            self.shown,
+            self.pytest,
+        );
+    }
+
+    fn keeps_text(&self) -> bool {
+        matches!(self.capture, Capture::On { keep: true, .. })
+    }
+
+    /// The failure text being collected, if any.
+    fn kept_text(&mut self) -> Option<&mut String> {
+        match self.capture {
+            Capture::On { keep: true, .. } => self.case.as_mut().map(|case| &mut case.text),
+            _ => None,
+        }
+    }
+
+    fn keep_text(&mut self, text: &str) {
+        if let Some(into) = self.kept_text() {
+            push_capped(into, text);
+        }
+    }
+
+    /// The report's counts and duration, once its last event is read.
+    fn finish(self) -> Result<ReadReport, JunitError> {
+        if !self.root_seen {
+            return Err(JunitError::NotJunit {
+                path: self.shown.into(),
+                found: Found::Nothing,
+            });
+        }
+        if self.stats.tests == 0 {
+            return Err(JunitError::Empty {
+                path: self.shown.into(),
+            });
+        }
+        Ok(ReadReport {
+            stats: self.stats,
+            duration: self.durations.best(),
+        })
     }
 }
 
@@ -593,6 +740,8 @@ fn file_and_line(line: &str) -> Option<(String, u32)> {
 
 #[cfg(test)]
 mod tests {
+    use custody_cli::Diagnose;
+
     use super::*;
 
     fn read(xml: &str) -> Result<Results, JunitError> {
@@ -608,23 +757,28 @@ mod tests {
 
     #[test]
     fn locations_in_tracebacks() {
-        assert_eq!(
-            file_and_line("tests/test_x.py:12: AssertionError"),
-            Some(("tests/test_x.py".into(), 12))
-        );
-        assert_eq!(
-            file_and_line("thread 'a' panicked at src/lib.rs:10:5:"),
-            Some(("src/lib.rs".into(), 10))
-        );
-        assert_eq!(
-            file_and_line("    foo_test.go:31: want 2"),
-            Some(("foo_test.go".into(), 31))
-        );
-        assert_eq!(
-            file_and_line("    at Object.<anonymous> (src/sum.test.js:4:17)"),
-            Some(("src/sum.test.js".into(), 4))
-        );
-        assert_eq!(file_and_line("no location here: 12"), None);
+        for (line, expected) in [
+            (
+                "tests/test_x.py:12: AssertionError",
+                Some(("tests/test_x.py", 12)),
+            ),
+            (
+                "thread 'a' panicked at src/lib.rs:10:5:",
+                Some(("src/lib.rs", 10)),
+            ),
+            ("    foo_test.go:31: want 2", Some(("foo_test.go", 31))),
+            (
+                "    at Object.<anonymous> (src/sum.test.js:4:17)",
+                Some(("src/sum.test.js", 4)),
+            ),
+            ("no location here: 12", None),
+        ] {
+            assert_eq!(
+                file_and_line(line),
+                expected.map(|(file, number)| (file.to_owned(), number)),
+                "{line}"
+            );
+        }
     }
 
     #[test]
@@ -691,6 +845,33 @@ mod tests {
             read("<testsuite><testcase name=\"a\"></testsuite>"),
             Err(JunitError::Malformed { .. })
         ));
+    }
+
+    #[test]
+    fn errors_name_the_file_keep_their_cause_and_carry_the_hint_apart() {
+        let malformed = read("<testsuite><testcase name=\"a\"></testsuite>").unwrap_err();
+        assert!(
+            malformed
+                .to_string()
+                .starts_with("`r.xml` is not well-formed XML at line 0, column 0"),
+            "{malformed}"
+        );
+        assert!(std::error::Error::source(&malformed).is_some());
+        assert_eq!(
+            read("").unwrap_err().to_string(),
+            "`r.xml` is not a JUnit report: it holds no element (the file is empty)"
+        );
+        for xml in [
+            "",
+            "<html/>",
+            "<testsuite/>",
+            "<testsuite><testcase name=\"a\">",
+            "<testsuite><testcase name=\"a\"></testsuite>",
+        ] {
+            let error = read(xml).unwrap_err();
+            assert!(!error.to_string().contains("hint"), "{error}");
+            assert!(error.hint().is_some(), "{error}");
+        }
     }
 
     #[test]

@@ -7,15 +7,18 @@
 pub mod junit;
 mod report;
 
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
-use custody_cli::{Failure, StepResult};
-use custody_cli::{GlobalArgs, HasGlobal, after_help, inputs};
+use custody_cli::inputs::{self, InputError};
+use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_output::{Context, ExitStatus, Progress};
+use thiserror::Error;
 
-use crate::junit::{JunitError, Results};
+use crate::junit::{JunitError, Results, Totals};
+pub use crate::report::PublishError;
 
 /// Summarize JUnit XML test reports and publish them to the CI system.
 ///
@@ -71,9 +74,69 @@ pub enum FailOn {
     None,
 }
 
-impl custody_cli::Diagnose for JunitError {
+/// Why the step found no report to read.
+#[derive(Debug, Error)]
+pub enum FindError {
+    #[error(transparent)]
+    Inputs(#[from] InputError),
+    #[error("no JUnit XML (*.xml) found in {}", quoted(.inputs))]
+    NoReports { inputs: Vec<String> },
+}
+
+fn quoted(inputs: &[String]) -> String {
+    inputs
+        .iter()
+        .map(|input| format!("`{input}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Diagnose for FindError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Inputs(error) => error.exit_status(),
+            Self::NoReports { .. } => ExitStatus::Input,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Inputs(error) => error.hint(),
+            Self::NoReports { .. } => Some(
+                "point at the file your test runner writes (pytest: --junitxml=FILE)".to_owned(),
+            ),
+        }
+    }
+}
+
+impl Diagnose for JunitError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Input
+    }
+
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            JunitError::Read { .. } => return None,
+            JunitError::Malformed { .. } => {
+                "the file is damaged; re-run the tests to write it again"
+            }
+            JunitError::Truncated { .. } => {
+                "the test run was probably killed while writing it (timeout, out of memory); re-run the tests"
+            }
+            JunitError::NotJunit { .. } => {
+                "pass the XML written by `pytest --junitxml=FILE` (or your runner's JUnit reporter)"
+            }
+            JunitError::Empty { .. } => {
+                "no test ran or none was collected; check the test command and its paths (an empty report is never counted as success)"
+            }
+        };
+        Some(hint.to_owned())
+    }
+}
+
+impl Diagnose for PublishError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Environment
     }
 }
 
@@ -95,64 +158,79 @@ impl<R: Read> Read for Counting<R> {
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
-    let files = inputs::resolve_reports(&cli.inputs, &[], context)?;
-    let files: Vec<_> = files
-        .into_iter()
-        .filter(|f| {
-            // Directories are searched for XML only; explicit files are taken as given.
-            cli.inputs
-                .iter()
-                .any(|i| context.resolve(std::path::Path::new(i)) == *f)
-                || f.extension().is_some_and(|e| e.eq_ignore_ascii_case("xml"))
-        })
-        .collect();
-    if files.is_empty() {
-        return Err(Failure::input(format!(
-            "no JUnit XML (*.xml) found in {}\nhint: point at the file your test runner writes (pytest: --junitxml=FILE)",
-            cli.inputs
-                .iter()
-                .map(|i| format!("`{i}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
-    }
-    let mut results = Results::default();
-    for file in &files {
-        let shown = context.display(file);
-        let handle = fs_err::File::open(file).map_err(|source| {
-            Failure::from(JunitError::Read {
-                path: shown.clone().into(),
-                source,
-            })
-        })?;
-        let size = handle.metadata().map(|m| m.len()).ok();
-        context.progress.start(&shown, size);
-        let reader = BufReader::with_capacity(
-            256 * 1024,
-            Counting {
-                inner: handle,
-                progress: context.progress.clone(),
-                item: shown.clone(),
-            },
-        );
-        junit::read_report(file, &shown, reader, &mut results)?;
-        context.progress.finish(&shown, "ok");
-    }
+    let files = report_files(&cli.inputs, context)?;
+    let results = read_reports(&files, context)?;
     let title = cli
         .title
         .clone()
         .or_else(|| context.ci.job.clone())
         .unwrap_or_else(|| "Tests".to_owned());
     report::publish(&cli, context, &files, &title, &results)?;
-    let totals = &results.totals;
-    let failed = match cli.fail_on {
+    Ok(verdict(cli.fail_on, &results.totals))
+}
+
+/// The report files the arguments name: explicit files as given, directories searched
+/// for XML only.
+fn report_files(inputs: &[String], context: &Context) -> Result<Vec<PathBuf>, FindError> {
+    let files: Vec<PathBuf> = inputs::resolve_reports(inputs, &[], context)?
+        .into_iter()
+        .filter(|file| {
+            inputs
+                .iter()
+                .any(|input| context.resolve(Path::new(input)) == *file)
+                || file
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+        })
+        .collect();
+    if files.is_empty() {
+        return Err(FindError::NoReports {
+            inputs: inputs.to_vec(),
+        });
+    }
+    Ok(files)
+}
+
+/// Every report, read as a stream into one set of results.
+fn read_reports(files: &[PathBuf], context: &Context) -> Result<Results, JunitError> {
+    let mut results = Results::default();
+    for file in files {
+        let shown = context.display(file);
+        let reader = open_report(file, &shown, context)?;
+        junit::read_report(file, &shown, reader, &mut results)?;
+        context.progress.finish(&shown, "ok");
+    }
+    Ok(results)
+}
+
+/// The report at `file`, buffered, its progress started.
+fn open_report(file: &Path, shown: &str, context: &Context) -> Result<impl BufRead, JunitError> {
+    let handle = fs_err::File::open(file).map_err(|source| JunitError::Read {
+        path: shown.into(),
+        source,
+    })?;
+    let size = handle.metadata().map(|m| m.len()).ok();
+    context.progress.start(shown, size);
+    Ok(BufReader::with_capacity(
+        256 * 1024,
+        Counting {
+            inner: handle,
+            progress: context.progress.clone(),
+            item: shown.to_owned(),
+        },
+    ))
+}
+
+/// The step's "no" when the tests failed as `fail_on` counts failing.
+fn verdict(fail_on: FailOn, totals: &Totals) -> ExitStatus {
+    let failed = match fail_on {
         FailOn::Failures => totals.failed + totals.errors > 0,
         FailOn::Errors => totals.errors > 0,
         FailOn::None => false,
     };
-    Ok(if failed {
+    if failed {
         ExitStatus::No
     } else {
         ExitStatus::Success
-    })
+    }
 }

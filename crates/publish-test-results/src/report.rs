@@ -4,17 +4,17 @@
 //! step outputs), and `--json`. Test names and messages are untrusted: everything
 //! echoed goes through the shared output, which neutralizes CI command markers.
 
+use std::io;
 use std::path::PathBuf;
 
 use anstyle::{AnsiColor, Style};
 use custody_ci::Provider;
-use custody_cli::Failure;
 use custody_output::github::SUMMARY_LIMIT_BYTES;
 use custody_output::text::markdown_cell;
 use custody_output::{Context, Diagnostic, Level, azure};
 
 use crate::Cli;
-use crate::junit::{Failure as TestFailure, Outcome, Results, Totals};
+use crate::junit::{FAILURES_KEPT, Failure as TestFailure, Outcome, Results, Timed, Totals};
 
 fn seconds(time: f64) -> String {
     if time >= 60.0 {
@@ -56,90 +56,121 @@ fn location(failure: &TestFailure) -> String {
     }
 }
 
+/// The results could not be written out (stdout, the CI's output or summary file).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the test results")]
+pub struct PublishError(#[from] std::io::Error);
+
+/// Publishes `results` everywhere the context sends output: JSON, the CI's test run,
+/// failure annotations, step outputs, the job summary, the terminal.
 pub(crate) fn publish(
     cli: &Cli,
     context: &mut Context,
     files: &[PathBuf],
     title: &str,
     results: &Results,
-) -> Result<(), Failure> {
-    let totals = &results.totals;
+) -> Result<(), PublishError> {
     let slowest: Vec<_> = results.slowest().into_iter().take(cli.slowest).collect();
-    let env = |e: std::io::Error| Failure::environment(e);
-
     if context.out.is_json() {
-        let value = serde_json::json!({
-            "title": title,
-            "totals": totals,
-            "reports": results.reports,
-            "failures": results.failures,
-            "failures_listed": results.failures.len(),
-            "slowest": slowest,
-        });
-        context.out.json(&value).map_err(env)?;
+        json(context, title, results, &slowest)?;
     }
-
-    // Azure: attach the run to the build, then one issue per failure (capped).
     if context.out.provider() == Provider::AzurePipelines {
-        let result_files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
-        let line = azure::command(
-            "results.publish",
-            &[
-                ("type", "JUnit"),
-                ("mergeResults", "true"),
-                ("runTitle", title),
-                ("publishRunAttachments", "true"),
-                ("failTaskOnFailedTests", "false"),
-                ("resultFiles", &result_files.join(",")),
-            ],
-            "",
-        );
-        context.out.command(&line).map_err(env)?;
+        azure_run(context, files, title)?;
     }
+    annotate(context, title, results, cli.max_annotations)?;
+    outputs(context, &results.totals)?;
+    let markdown = summary_markdown(context, title, results, &slowest);
+    context.out.summary("publish-test-results", &markdown)?;
+    if !context.out.is_json() {
+        terminal_summary(context, title, results, &slowest)?;
+    }
+    Ok(())
+}
 
-    // Failures: annotations in CI (capped), a readable list on the terminal.
-    let failing = totals.failed + totals.errors;
-    let annotated = results.failures.len().min(cli.max_annotations);
+fn json(
+    context: &mut Context,
+    title: &str,
+    results: &Results,
+    slowest: &[Timed],
+) -> io::Result<()> {
+    let value = serde_json::json!({
+        "title": title,
+        "totals": results.totals,
+        "reports": results.reports,
+        "failures": results.failures,
+        "failures_listed": results.failures.len(),
+        "slowest": slowest,
+    });
+    context.out.json(&value)
+}
+
+/// Azure: attaches the run to the build.
+fn azure_run(context: &mut Context, files: &[PathBuf], title: &str) -> io::Result<()> {
+    let result_files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let line = azure::command(
+        "results.publish",
+        &[
+            ("type", "JUnit"),
+            ("mergeResults", "true"),
+            ("runTitle", title),
+            ("publishRunAttachments", "true"),
+            ("failTaskOnFailedTests", "false"),
+            ("resultFiles", &result_files.join(",")),
+        ],
+        "",
+    );
+    context.out.command(&line)
+}
+
+/// Failures: annotations in CI (at most `max`, the rest counted in one notice), a
+/// readable list on the terminal.
+fn annotate(context: &mut Context, title: &str, results: &Results, max: usize) -> io::Result<()> {
+    let annotated = results.failures.len().min(max);
     for failure in &results.failures[..annotated] {
-        let kind = if failure.outcome == Outcome::Error {
-            "error"
-        } else {
-            "failed"
-        };
-        let mut message = format!("{} {kind}: {}", failure.test, failure.message);
-        if context.out.provider() == Provider::None && !failure.details.is_empty() {
-            message.push('\n');
-            for line in failure.details.lines() {
-                message.push_str("    ");
-                message.push_str(line);
-                message.push('\n');
-            }
-        }
-        let mut diagnostic = Diagnostic::new(message.trim_end().to_owned());
-        // The annotation's title in CI; on a terminal the line says it already.
-        if context.out.provider() != Provider::None {
-            diagnostic = diagnostic.title(format!("{title}: {}", failure.test));
-        }
-        if let Some(file) = &failure.file {
-            diagnostic = diagnostic.at(file.clone(), failure.line);
-        }
-        context
-            .out
-            .diagnostic(Level::Error, &diagnostic)
-            .map_err(env)?;
+        let diagnostic = annotation(context.out.provider(), title, failure);
+        context.out.diagnostic(Level::Error, &diagnostic)?;
     }
+    let failing = results.totals.failed + results.totals.errors;
     let rest = failing.saturating_sub(annotated as u64);
     if rest > 0 {
-        context
-            .out
-            .diagnostic(
-                Level::Notice,
-                &Diagnostic::new(format!("{rest} more failing test(s) not annotated (all of them with --json and in the summary)")),
-            )
-            .map_err(env)?;
+        context.out.diagnostic(
+            Level::Notice,
+            &Diagnostic::new(format!(
+                "{rest} more failing test(s) not annotated (all of them with --json and in the summary)"
+            )),
+        )?;
     }
+    Ok(())
+}
 
-    // Outputs for later steps.
+fn annotation(provider: Provider, title: &str, failure: &TestFailure) -> Diagnostic {
+    let kind = if failure.outcome == Outcome::Error {
+        "error"
+    } else {
+        "failed"
+    };
+    let mut message = format!("{} {kind}: {}", failure.test, failure.message);
+    if provider == Provider::None && !failure.details.is_empty() {
+        message.push('\n');
+        for line in failure.details.lines() {
+            message.push_str("    ");
+            message.push_str(line);
+            message.push('\n');
+        }
+    }
+    let mut diagnostic = Diagnostic::new(message.trim_end().to_owned());
+    // The annotation's title in CI; on a terminal the line says it already.
+    if provider != Provider::None {
+        diagnostic = diagnostic.title(format!("{title}: {}", failure.test));
+    }
+    if let Some(file) = &failure.file {
+        diagnostic = diagnostic.at(file.clone(), failure.line);
+    }
+    diagnostic
+}
+
+/// Outputs for later steps.
+fn outputs(context: &mut Context, totals: &Totals) -> io::Result<()> {
     for (name, value) in [
         ("tests", totals.tests),
         ("passed", totals.passed),
@@ -147,45 +178,42 @@ pub(crate) fn publish(
         ("errors", totals.errors),
         ("skipped", totals.skipped),
     ] {
-        context
-            .out
-            .set_output(name, &value.to_string())
-            .map_err(env)?;
-    }
-
-    let markdown = summary_markdown(context, title, results, &slowest);
-    context
-        .out
-        .summary("publish-test-results", &markdown)
-        .map_err(env)?;
-
-    // The terminal summary.
-    if !context.out.is_json() {
-        if !slowest.is_empty() && slowest[0].time > 0.0 {
-            context.out.info("Slowest tests:").map_err(env)?;
-            for test in &slowest {
-                context
-                    .out
-                    .info(&format!("  {:>9}  {}", seconds(test.time), test.test))
-                    .map_err(env)?;
-            }
-        }
-        let style = if failing > 0 {
-            Style::new().bold().fg_color(Some(AnsiColor::Red.into()))
-        } else {
-            Style::new().bold().fg_color(Some(AnsiColor::Green.into()))
-        };
-        let line = format!(
-            "{title}: {} of {} tests, in {} ({} report(s))",
-            counts(totals),
-            totals.tests,
-            seconds(totals.duration),
-            results.reports.len()
-        );
-        let painted = context.out.paint(style, &context.out.safe_text(&line));
-        context.out.info(&painted).map_err(env)?;
+        context.out.set_output(name, &value.to_string())?;
     }
     Ok(())
+}
+
+/// The slowest tests, then one line of totals, green or red.
+fn terminal_summary(
+    context: &mut Context,
+    title: &str,
+    results: &Results,
+    slowest: &[Timed],
+) -> io::Result<()> {
+    if slowest.first().is_some_and(|test| test.time > 0.0) {
+        context.out.info("Slowest tests:")?;
+        for test in slowest {
+            context
+                .out
+                .info(&format!("  {:>9}  {}", seconds(test.time), test.test))?;
+        }
+    }
+    let totals = &results.totals;
+    let color = if totals.failed + totals.errors > 0 {
+        AnsiColor::Red
+    } else {
+        AnsiColor::Green
+    };
+    let style = Style::new().bold().fg_color(Some(color.into()));
+    let line = format!(
+        "{title}: {} of {} tests, in {} ({} report(s))",
+        counts(totals),
+        totals.tests,
+        seconds(totals.duration),
+        results.reports.len()
+    );
+    let painted = context.out.paint(style, &context.out.safe_text(&line));
+    context.out.info(&painted)
 }
 
 /// The job summary: totals, failures (as many as fit), slowest tests.
@@ -193,7 +221,7 @@ fn summary_markdown(
     context: &Context,
     title: &str,
     results: &Results,
-    slowest: &[crate::junit::Timed],
+    slowest: &[Timed],
 ) -> String {
     let totals = &results.totals;
     let cell = |text: &str| markdown_cell(&context.out.safe_text(text));
@@ -245,7 +273,7 @@ fn summary_markdown(
         }
         let total = totals.failed + totals.errors;
         if listed < total {
-            markdown.push_str(&format!("\n… and {} more (the summary has a size limit; `--json` lists up to {} failures).\n", total - listed, crate::junit::FAILURES_KEPT));
+            markdown.push_str(&format!("\n… and {} more (the summary has a size limit; `--json` lists up to {} failures).\n", total - listed, FAILURES_KEPT));
         }
     }
     if !slowest.is_empty() && slowest[0].time > 0.0 {
