@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
+use custody_cli::Diagnose;
 use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
+use custody_output::ExitStatus;
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
 
@@ -49,14 +51,79 @@ pub(crate) fn project_url(index: &Url, normalized_name: &str) -> Url {
 pub(crate) enum IndexError {
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error(
-        "the index page `{url}` answered {status}{detail}\nhint: check --index-url; it must be the simple index of the repository you upload to"
-    )]
+    #[error("the index page `{url}` answered {status}{detail}")]
     Status {
         url: String,
         status: u16,
         detail: String,
     },
+}
+
+impl Diagnose for IndexError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Http(error) => error.exit_status(),
+            Self::Status { .. } => ExitStatus::Environment,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Http(error) => error.hint(),
+            Self::Status { .. } => Some(
+                "check --index-url; it must be the simple index of the repository you upload to"
+                    .to_owned(),
+            ),
+        }
+    }
+}
+
+/// A file of the plan whose name the index already has, with other content.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "`{file_name}` is already on the index with sha256 {theirs}, but this file has sha256 {ours}"
+)]
+pub(crate) struct Conflict {
+    pub file_name: String,
+    pub theirs: String,
+    pub ours: String,
+}
+
+impl Diagnose for Conflict {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::No
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some("a published file can never be replaced; bump the version (or add a build tag to the wheel) and release again".to_owned())
+    }
+}
+
+/// How a file stands against what the index has under its name.
+#[derive(Debug, Clone)]
+pub(crate) enum Presence {
+    /// Not there: to be uploaded.
+    Absent,
+    /// There with the same sha256.
+    Same,
+    /// There, but the index gives no hash to compare.
+    Unhashed,
+    /// There with another sha256.
+    Different(Conflict),
+}
+
+/// Compares the file `file_name` of sha256 `ours` with the index's copy, if any.
+pub(crate) fn presence(published: &Published, file_name: &str, ours: &str) -> Presence {
+    match published.get(file_name) {
+        None => Presence::Absent,
+        Some(None) => Presence::Unhashed,
+        Some(Some(theirs)) if theirs == ours => Presence::Same,
+        Some(Some(theirs)) => Presence::Different(Conflict {
+            file_name: file_name.to_owned(),
+            theirs: theirs.clone(),
+            ours: ours.to_owned(),
+        }),
+    }
 }
 
 /// Looks `normalized_name` up. A 404 means the project is not there yet.
@@ -307,6 +374,37 @@ mod tests {
             Some("1fde")
         );
         assert_eq!(published["old-1.0.zip"], None);
+    }
+
+    #[test]
+    fn a_file_is_absent_the_same_unhashed_or_a_conflict() {
+        let published: Published = [
+            ("a.whl".to_owned(), Some("ab12".to_owned())),
+            ("b.tar.gz".to_owned(), None),
+        ]
+        .into_iter()
+        .collect();
+        assert!(matches!(
+            presence(&published, "c.whl", "ab12"),
+            Presence::Absent
+        ));
+        assert!(matches!(
+            presence(&published, "a.whl", "ab12"),
+            Presence::Same
+        ));
+        assert!(matches!(
+            presence(&published, "b.tar.gz", "ff"),
+            Presence::Unhashed
+        ));
+        let Presence::Different(conflict) = presence(&published, "a.whl", "cd34") else {
+            panic!("a conflict");
+        };
+        assert_eq!(
+            conflict.to_string(),
+            "`a.whl` is already on the index with sha256 ab12, but this file has sha256 cd34"
+        );
+        assert_eq!(conflict.exit_status(), ExitStatus::No);
+        assert!(conflict.hint().unwrap().contains("bump the version"));
     }
 
     #[test]

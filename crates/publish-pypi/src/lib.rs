@@ -10,6 +10,8 @@ mod form;
 mod index;
 mod plan;
 mod preflight;
+mod report;
+mod send;
 mod upload;
 
 use std::path::PathBuf;
@@ -130,7 +132,9 @@ pub struct UploadArgs {
     #[arg(long, short = 'u', value_name = "NAME")]
     pub username: Option<String>,
     /// Password or API token. Prefer the environment: PYPI_PASSWORD or TWINE_PASSWORD.
-    #[arg(long, short = 'p', value_name = "SECRET", hide_env_values = true)]
+    // No `env =`: the variables come in pairs with their user names (PYPI_LOGIN and
+    // PYPI_PASSWORD, then TWINE_*), read from the step's context in `credentials.rs`.
+    #[arg(long, short = 'p', value_name = "SECRET")]
     pub password: Option<String>,
     /// Trusted publishing (OIDC) instead of a stored credential.
     #[arg(long, value_enum, default_value_t = TrustedPublishing::Auto)]

@@ -5,16 +5,125 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use custody_cli::Failure;
-use custody_cli::inputs;
+use custody_cli::Diagnose;
+use custody_cli::inputs::{self, InputError};
 use custody_cli::manifests::{load_approval, load_manifest};
 use custody_dist::digest::first_mismatch;
 use custody_dist::{ArtifactKind, Inspection, Limits, Problem, inspect};
-use custody_manifest::{Artifact, Manifest};
-use custody_output::Context;
+use custody_http::{HttpError, Url, display_url, parse_url};
+use custody_manifest::{ApprovalError, Artifact, Manifest, ManifestError};
+use custody_output::{Context, ExitStatus};
 use rayon::prelude::*;
+use thiserror::Error;
 
-use crate::{Selection, preflight};
+use crate::{PYPI_UPLOAD_URL, Selection, preflight};
+
+/// Why there is no plan to publish: the selection, the manifest or the approval is
+/// wrong, or a file cannot be read.
+#[derive(Debug, Error)]
+pub(crate) enum PrepareError {
+    #[error("nothing to publish: give files (PATH|GLOB...) or --manifest FILE")]
+    NothingSelected,
+    #[error("nothing to publish: no wheel or sdist among the files")]
+    NoDistribution,
+    #[error("the manifest lists no artifacts")]
+    EmptyManifest { dir: String },
+    #[error("`{file_name}` is listed in the manifest but not in `{dir}`")]
+    NotStaged { file_name: String, dir: String },
+    #[error("cannot read `{shown}`")]
+    Unreadable {
+        shown: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{0}` is not an http(s) URL")]
+    NotHttp(String),
+    #[error(transparent)]
+    Url(#[from] HttpError),
+    #[error(transparent)]
+    Inputs(#[from] InputError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+}
+
+impl Diagnose for PrepareError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::NothingSelected | Self::NotHttp(_) => ExitStatus::Usage,
+            Self::NoDistribution
+            | Self::EmptyManifest { .. }
+            | Self::NotStaged { .. }
+            | Self::Unreadable { .. } => ExitStatus::Input,
+            Self::Url(error) => error.exit_status(),
+            Self::Inputs(error) => error.exit_status(),
+            Self::Manifest(error) => error.exit_status(),
+            Self::Approval(error) => error.exit_status(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NothingSelected => {
+                Some("`publish-pypi --manifest release.json` or `publish-pypi dist/*`".to_owned())
+            }
+            Self::NoDistribution => {
+                Some("indexes take wheels (.whl) and sdists (.tar.gz); build them first".to_owned())
+            }
+            Self::EmptyManifest { dir } => Some(format!(
+                "select the release set with `collect-artifacts select` first (looked in `{dir}`)"
+            )),
+            Self::NotStaged { .. } => {
+                Some("pass the directory the release set was staged in with --from".to_owned())
+            }
+            Self::NotHttp(_) => Some(format!("PyPI's is {PYPI_UPLOAD_URL}")),
+            Self::Unreadable { .. } => None,
+            Self::Url(error) => error.hint(),
+            Self::Inputs(error) => error.hint(),
+            Self::Manifest(error) => error.hint(),
+            Self::Approval(error) => error.hint(),
+        }
+    }
+}
+
+/// Parses an upload or index URL given on the command line or in the environment.
+pub(crate) fn http_url(text: &str) -> Result<Url, PrepareError> {
+    let url = parse_url(text)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(PrepareError::NotHttp(display_url(&url)));
+    }
+    Ok(url)
+}
+
+/// Why a file of the release set stays behind: indexes take wheels and sdists only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotUploadable {
+    /// An executable or other file.
+    pub kind: ArtifactKind,
+}
+
+impl std::fmt::Display for NotUploadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("not uploadable to a package index: indexes take wheels and sdists only")
+    }
+}
+
+/// A wheel or sdist of the plan: inspected, and checked against the manifest and what
+/// the index would reject.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    pub inspection: Inspection,
+    pub problems: Vec<Problem>,
+}
+
+/// What becomes of a file: an uploadable one always carries its inspection, one that
+/// stays behind carries why.
+#[derive(Debug)]
+pub(crate) enum Disposition {
+    Upload(Box<Checked>),
+    Skip(NotUploadable),
+}
 
 /// One file of the plan.
 #[derive(Debug)]
@@ -23,19 +132,30 @@ pub(crate) struct Planned {
     /// The path as the user sees it.
     pub shown: String,
     pub file_name: String,
-    pub kind: ArtifactKind,
-    /// `None` for kinds an index does not take (executables, other files).
-    pub inspection: Option<Inspection>,
-    pub problems: Vec<Problem>,
+    pub disposition: Disposition,
 }
 
 impl Planned {
-    pub(crate) fn is_uploadable(&self) -> bool {
-        self.kind.is_uploadable()
+    pub(crate) fn kind(&self) -> ArtifactKind {
+        match &self.disposition {
+            Disposition::Upload(checked) => checked.inspection.kind,
+            Disposition::Skip(reason) => reason.kind,
+        }
+    }
+
+    pub(crate) fn checked(&self) -> Option<&Checked> {
+        match &self.disposition {
+            Disposition::Upload(checked) => Some(checked),
+            Disposition::Skip(_) => None,
+        }
+    }
+
+    pub(crate) fn problems(&self) -> &[Problem] {
+        self.checked().map_or(&[], |checked| &checked.problems)
     }
 
     pub(crate) fn has_errors(&self) -> bool {
-        self.problems.iter().any(Problem::is_error)
+        self.problems().iter().any(Problem::is_error)
     }
 }
 
@@ -50,8 +170,11 @@ impl Plan {
         self.files.iter().filter(|f| f.has_errors()).count()
     }
 
-    pub(crate) fn uploadable(&self) -> impl Iterator<Item = &Planned> {
-        self.files.iter().filter(|f| f.is_uploadable())
+    /// The wheels and sdists, with what was found checking them.
+    pub(crate) fn uploadable(&self) -> impl Iterator<Item = (&Planned, &Checked)> {
+        self.files
+            .iter()
+            .filter_map(|file| file.checked().map(|checked| (file, checked)))
     }
 }
 
@@ -61,7 +184,7 @@ pub(crate) fn build(
     selection: &Selection,
     approval: Option<&Path>,
     context: &Context,
-) -> Result<Plan, Failure> {
+) -> Result<Plan, PrepareError> {
     let (manifest, entries) = if let Some(path) = &selection.manifest {
         let (resolved, manifest) = load_manifest(context, path)?;
         if let Some(approval) = approval {
@@ -78,9 +201,7 @@ pub(crate) fn build(
         (Some((resolved, manifest)), entries)
     } else {
         if selection.files.is_empty() {
-            return Err(Failure::usage(
-                "nothing to publish: give files (PATH|GLOB...) or --manifest FILE\nhint: `publish-pypi --manifest release.json` or `publish-pypi dist/*`",
-            ));
+            return Err(PrepareError::NothingSelected);
         }
         let files = inputs::resolve(&selection.files, &[], context)?;
         (None, files.into_iter().map(|path| (path, None)).collect())
@@ -104,22 +225,20 @@ fn manifest_entries(
     manifest: &Manifest,
     dir: &Path,
     context: &Context,
-) -> Result<Vec<(PathBuf, Option<Artifact>)>, Failure> {
+) -> Result<Vec<(PathBuf, Option<Artifact>)>, PrepareError> {
     if manifest.artifacts.is_empty() {
-        return Err(Failure::input(format!(
-            "the manifest lists no artifacts\nhint: select the release set with `collect-artifacts select` first (looked in `{}`)",
-            context.display(dir)
-        )));
+        return Err(PrepareError::EmptyManifest {
+            dir: context.display(dir),
+        });
     }
     let mut entries = Vec::new();
     for artifact in &manifest.artifacts {
         let path = dir.join(&artifact.file_name);
         if !path.is_file() && artifact.kind.is_uploadable() {
-            return Err(Failure::input(format!(
-                "`{}` is listed in the manifest but not in `{}`\nhint: pass the directory the release set was staged in with --from",
-                artifact.file_name,
-                context.display(dir)
-            )));
+            return Err(PrepareError::NotStaged {
+                file_name: artifact.file_name.clone(),
+                dir: context.display(dir),
+            });
         }
         entries.push((path, Some(artifact.clone())));
     }
@@ -132,75 +251,75 @@ fn plan_one(
     limits: &Limits,
     progress: &dyn custody_output::Progress,
     cwd: &Path,
-) -> Result<Planned, Failure> {
+) -> Result<Planned, PrepareError> {
     let shown = path.strip_prefix(cwd).unwrap_or(path).display().to_string();
-    let file_name = custody_dist::file_name_of(path);
+    let planned = |disposition| Planned {
+        path: path.to_owned(),
+        shown: shown.clone(),
+        file_name: custody_dist::file_name_of(path),
+        disposition,
+    };
     // An executable in the manifest is not read at all: it is not going anywhere.
     if let Some(artifact) = expected
         && !artifact.kind.is_uploadable()
     {
-        return Ok(Planned {
-            path: path.to_owned(),
-            shown,
-            file_name,
-            kind: artifact.kind,
-            inspection: None,
-            problems: Vec::new(),
-        });
+        let kind = artifact.kind;
+        return Ok(planned(Disposition::Skip(NotUploadable { kind })));
     }
-    let inspection = inspect(path, limits, progress)
-        .map_err(|e| Failure::input(format!("cannot read `{shown}`: {e}")))?;
+    let inspection =
+        inspect(path, limits, progress).map_err(|source| PrepareError::Unreadable {
+            shown: shown.clone(),
+            source,
+        })?;
     let kind = inspection.kind;
     if !kind.is_uploadable() {
-        return Ok(Planned {
-            path: path.to_owned(),
-            shown,
-            file_name,
-            kind,
-            inspection: None,
-            problems: Vec::new(),
-        });
+        return Ok(planned(Disposition::Skip(NotUploadable { kind })));
     }
-    let mut problems = Vec::new();
-    if let Some(artifact) = expected {
-        if inspection.size != artifact.size {
-            problems.push(
-                Problem::error(
-                    "manifest-size",
-                    format!("is {} bytes, but the manifest records {}", inspection.size, artifact.size),
-                )
-                .hint("the file changed after it was collected; publish only what was verified and approved"),
-            );
-        } else if let Some((digest, recorded, actual)) =
-            first_mismatch(&artifact.digests, &inspection.digests)
-        {
-            problems.push(
-                Problem::error(
-                    "manifest-digest",
-                    format!("has {digest} {actual}, but the manifest records {recorded}"),
-                )
-                .hint("the file changed after it was collected; publish only what was verified and approved"),
-            );
-        }
-    }
+    let mut problems: Vec<Problem> = expected
+        .and_then(|artifact| manifest_mismatch(artifact, &inspection))
+        .into_iter()
+        .collect();
     problems.extend(inspection.problems.iter().cloned());
     problems.extend(preflight::check(&inspection));
-    Ok(Planned {
-        path: path.to_owned(),
-        shown,
-        file_name,
-        kind,
-        inspection: Some(inspection),
+    Ok(planned(Disposition::Upload(Box::new(Checked {
+        inspection,
         problems,
-    })
+    }))))
+}
+
+/// The first way the file differs from what the manifest recorded, if it does.
+fn manifest_mismatch(artifact: &Artifact, inspection: &Inspection) -> Option<Problem> {
+    const CHANGED: &str =
+        "the file changed after it was collected; publish only what was verified and approved";
+    if inspection.size != artifact.size {
+        return Some(
+            Problem::error(
+                "manifest-size",
+                format!(
+                    "is {} bytes, but the manifest records {}",
+                    inspection.size, artifact.size
+                ),
+            )
+            .hint(CHANGED),
+        );
+    }
+    let (digest, recorded, actual) = first_mismatch(&artifact.digests, &inspection.digests)?;
+    Some(
+        Problem::error(
+            "manifest-digest",
+            format!("has {digest} {actual}, but the manifest records {recorded}"),
+        )
+        .hint(CHANGED),
+    )
 }
 
 /// PyPI takes one sdist per release.
 fn check_one_sdist_per_release(plan: &mut Plan) {
     let mut sdists: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (index, file) in plan.files.iter().enumerate() {
-        if file.kind == ArtifactKind::Sdist
-            && let Some(project) = file.inspection.as_ref().and_then(|i| i.project.as_ref())
+        if let Some(checked) = file.checked()
+            && checked.inspection.kind == ArtifactKind::Sdist
+            && let Some(project) = &checked.inspection.project
         {
             sdists
                 .entry((project.normalized_name.clone(), project.version.clone()))
@@ -217,7 +336,10 @@ fn check_one_sdist_per_release(plan: &mut Plan) {
             .map(|&i| format!("`{}`", plan.files[i].file_name))
             .collect();
         for &index in &indexes[1..] {
-            plan.files[index].problems.push(
+            let Disposition::Upload(checked) = &mut plan.files[index].disposition else {
+                continue;
+            };
+            checked.problems.push(
                 Problem::error(
                     "pypi-sdist-count",
                     format!(

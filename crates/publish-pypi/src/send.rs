@@ -1,0 +1,292 @@
+//! The upload of one file: the legacy upload form with the file streamed as its
+//! `content` part, retried where the index may recover, and the index's answer read
+//! into what it means: accepted, maybe a file it already has, or refused and why.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use custody_cli::Diagnose;
+use custody_dist::Inspection;
+use custody_http::reqwest::blocking::multipart::{Form, Part};
+use custody_http::{Client, HttpConfig, HttpError, Response, Url, display_url, send_with_retry};
+use custody_output::{Context, Diagnostic, ExitStatus, Progress};
+use thiserror::Error;
+
+use crate::credentials::{self, Credentials, Source};
+use crate::form;
+use crate::index::{self, Conflict, IndexError};
+use crate::plan::Planned;
+
+/// Why the upload of a file failed. The server's own words stay in the message; the fix
+/// is the hint.
+#[derive(Debug, Error)]
+pub(crate) enum SendError {
+    #[error("cannot read `{shown}`")]
+    Read {
+        shown: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot upload `{file_name}`")]
+    Transport {
+        file_name: String,
+        #[source]
+        source: HttpError,
+    },
+    #[error(transparent)]
+    Redirect(HttpError),
+    #[error("{url} refused `{file_name}`{detail}")]
+    Refused {
+        url: String,
+        file_name: String,
+        /// `: ` and the first line of the server's answer, or its status.
+        detail: String,
+        refusal: Refusal,
+        credentials: Source,
+    },
+    #[error(transparent)]
+    Conflict(#[from] Conflict),
+    #[error(transparent)]
+    Lookup(#[from] IndexError),
+}
+
+/// What a refusal means, by status and the server's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// 401.
+    WrongCredentials,
+    /// 403 naming API tokens: a password where the index takes tokens only.
+    TokensOnly,
+    /// 403 naming invalid authentication.
+    CredentialsRejected,
+    /// 403 for a file the index does not have.
+    Forbidden,
+    /// 400 or 409 for a file the index does not have: the index names what is wrong.
+    Invalid,
+    /// 413.
+    TooLarge,
+    /// Anything else: the index failed.
+    IndexFailed,
+}
+
+impl Diagnose for SendError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Read { .. } => ExitStatus::Input,
+            Self::Transport { source, .. } | Self::Redirect(source) => source.exit_status(),
+            Self::Refused {
+                refusal: Refusal::TooLarge,
+                ..
+            } => ExitStatus::No,
+            Self::Refused { .. } => ExitStatus::Environment,
+            Self::Conflict(conflict) => conflict.exit_status(),
+            Self::Lookup(error) => error.exit_status(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Read { .. } => None,
+            Self::Transport { source, .. } | Self::Redirect(source) => source.hint(),
+            Self::Refused {
+                refusal,
+                credentials,
+                ..
+            } => Some(refusal.hint(*credentials)),
+            Self::Conflict(conflict) => conflict.hint(),
+            Self::Lookup(error) => error.hint(),
+        }
+    }
+}
+
+impl Refusal {
+    fn hint(self, credentials: Source) -> String {
+        match self {
+            Self::WrongCredentials => {
+                format!("the user name or password ({credentials}) is wrong for this index")
+            }
+            Self::TokensOnly => "this index accepts API tokens only: set the user to `__token__` and the password to a `pypi-...` token (or use trusted publishing)".to_owned(),
+            Self::CredentialsRejected => {
+                format!("the credentials ({credentials}) were not accepted; check them")
+            }
+            Self::Forbidden => format!(
+                "the credentials ({credentials}) were not accepted, or this user may not upload to the project"
+            ),
+            Self::Invalid => {
+                "fix what the index names, then re-run: files already uploaded are skipped"
+                    .to_owned()
+            }
+            Self::TooLarge => "the file is larger than the index allows; ask the index for a size limit increase".to_owned(),
+            Self::IndexFailed => "the index failed; re-run the step later: files already uploaded will be skipped".to_owned(),
+        }
+    }
+}
+
+/// What the index answered to an upload.
+#[derive(Debug)]
+pub(crate) enum Answer {
+    Accepted,
+    /// 400, 403 or 409, which indexes also answer for a file they already have: only a
+    /// look at the index tells a re-run from a refusal.
+    MaybePresent {
+        status: u16,
+        detail: String,
+    },
+}
+
+/// Where files go, and as whom.
+#[derive(Debug)]
+pub(crate) struct Upload<'a> {
+    pub client: &'a Client,
+    pub config: &'a HttpConfig,
+    pub url: &'a Url,
+    pub credentials: &'a Credentials,
+}
+
+/// Streams the file as the `content` part, reporting progress as it goes.
+struct ProgressReader {
+    inner: fs_err::File,
+    progress: Arc<dyn Progress>,
+    item: String,
+}
+
+impl Read for ProgressReader {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buffer)?;
+        self.progress.advance(&self.item, n as u64);
+        Ok(n)
+    }
+}
+
+/// Uploads `file`, retrying where the index may recover; warns of each retry.
+pub(crate) fn send(
+    context: &mut Context,
+    upload: &Upload<'_>,
+    file: &Planned,
+    inspection: &Inspection,
+) -> Result<Answer, SendError> {
+    let fields = form::fields(inspection);
+    let size = inspection.size;
+    // Uploads get time in proportion to their size: a minute, plus a second per 256 KiB.
+    let timeout = upload.config.timeout + Duration::from_secs(size / (256 * 1024));
+    let progress = context.progress.clone();
+    let mut open_error = None;
+    let mut retry_lines = Vec::new();
+    let response = send_with_retry(
+        upload.config,
+        upload.url,
+        || {
+            progress.start(&file.file_name, Some(size));
+            let mut form = Form::new();
+            for (name, value) in &fields {
+                form = form.text(*name, value.clone());
+            }
+            match content(file, size, &progress) {
+                Ok(part) => form = form.part("content", part),
+                Err(error) => open_error = Some(error),
+            }
+            upload
+                .client
+                .post(upload.url.clone())
+                .basic_auth(
+                    &upload.credentials.username,
+                    Some(upload.credentials.password.expose()),
+                )
+                .timeout(timeout)
+                .multipart(form)
+        },
+        |attempt, reason, delay| {
+            retry_lines.push(format!(
+                "uploading `{}`: {reason}; retry {attempt} in {:.1} s",
+                file.file_name,
+                delay.as_secs_f32()
+            ));
+        },
+    );
+    // A warning that cannot be written does not stop the upload; the report will fail.
+    for line in retry_lines {
+        let _ = context.out.warning(&Diagnostic::new(line));
+    }
+    if let Some(source) = open_error {
+        return Err(SendError::Read {
+            shown: file.shown.clone(),
+            source,
+        });
+    }
+    let response = response.map_err(|source| SendError::Transport {
+        file_name: file.file_name.clone(),
+        source,
+    })?;
+    answer(upload, file, response)
+}
+
+/// The file as the form's `content` part.
+fn content(file: &Planned, size: u64, progress: &Arc<dyn Progress>) -> std::io::Result<Part> {
+    let reader = ProgressReader {
+        inner: fs_err::File::open(&file.path)?,
+        progress: progress.clone(),
+        item: file.file_name.clone(),
+    };
+    Ok(Part::reader_with_length(reader, size)
+        .file_name(file.file_name.clone())
+        .mime_str("application/octet-stream")
+        .expect("a valid MIME type"))
+}
+
+/// Reads the index's answer: success, a possible duplicate, or a refusal and why.
+fn answer(upload: &Upload<'_>, file: &Planned, response: Response) -> Result<Answer, SendError> {
+    let status = response.status().as_u16();
+    if (200..300).contains(&status) {
+        return Ok(Answer::Accepted);
+    }
+    if let Some(error) = custody_http::refused_redirect(upload.url, &response) {
+        return Err(SendError::Redirect(error));
+    }
+    let reason = response
+        .status()
+        .canonical_reason()
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().unwrap_or_default();
+    let detail = match index::short_detail(&body) {
+        detail if detail.is_empty() => format!(": {status} {reason}"),
+        detail => detail,
+    };
+    let lower = body.to_ascii_lowercase();
+    let refusal = match status {
+        401 => Refusal::WrongCredentials,
+        403 if lower.contains("username/password")
+            || lower.contains("api token")
+            || lower.contains("token")
+                && upload.credentials.username != credentials::TOKEN_USER =>
+        {
+            Refusal::TokensOnly
+        }
+        403 if lower.contains("invalid or non-existent authentication")
+            || lower.contains("invalid api token") =>
+        {
+            Refusal::CredentialsRejected
+        }
+        400 | 403 | 409 => return Ok(Answer::MaybePresent { status, detail }),
+        413 => Refusal::TooLarge,
+        _ => Refusal::IndexFailed,
+    };
+    Err(refused(upload, file, detail, refusal))
+}
+
+/// The refusal of `file`, in the server's words.
+pub(crate) fn refused(
+    upload: &Upload<'_>,
+    file: &Planned,
+    detail: String,
+    refusal: Refusal,
+) -> SendError {
+    SendError::Refused {
+        url: display_url(upload.url),
+        file_name: file.file_name.clone(),
+        detail,
+        refusal,
+        credentials: upload.credentials.source,
+    }
+}
