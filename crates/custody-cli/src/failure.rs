@@ -85,8 +85,16 @@ impl Diagnose for HttpError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::BadUrl(_) | Self::InsecureTransport { .. } => ExitStatus::Usage,
-            _ => ExitStatus::Environment,
+            Self::Client(_)
+            | Self::Connect { .. }
+            | Self::Timeout { .. }
+            | Self::Status { .. }
+            | Self::UnsafeRedirect { .. } => ExitStatus::Environment,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        HttpError::hint(self)
     }
 }
 
@@ -98,6 +106,10 @@ impl Diagnose for ManifestError {
             Self::Write { .. } => ExitStatus::Environment,
         }
     }
+
+    fn hint(&self) -> Option<String> {
+        ManifestError::hint(self)
+    }
 }
 
 impl Diagnose for CombineError {
@@ -106,6 +118,10 @@ impl Diagnose for CombineError {
             Self::Conflict { .. } | Self::NothingSelected { .. } => ExitStatus::No,
             Self::NothingToMerge => ExitStatus::Usage,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        CombineError::hint(self)
     }
 }
 
@@ -118,6 +134,10 @@ impl Diagnose for ApprovalError {
             }
             Self::Write { .. } => ExitStatus::Environment,
         }
+    }
+
+    fn hint(&self) -> Option<String> {
+        ApprovalError::hint(self)
     }
 }
 
@@ -136,6 +156,218 @@ mod tests {
         assert!(matches!(error, ManifestError::Tampered { .. }), "{error}");
         let failure = Failure::from(error);
         assert_eq!(failure.status, ExitStatus::No);
+    }
+
+    /// A path that does not exist.
+    fn missing(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("no-such-directory")
+            .join(name)
+    }
+
+    /// The failure `error` ends a step with: its status and hint, and a message that
+    /// never carries the hint as text.
+    fn diagnosed(error: impl Diagnose) -> (ExitStatus, Option<String>) {
+        let failure = Failure::from(error);
+        let message = failure.error.to_string();
+        assert!(!message.contains("hint:"), "{message}");
+        (failure.status, failure.hint)
+    }
+
+    #[test]
+    fn a_missing_manifest_is_bad_input_with_the_manifest_hint() {
+        let error = custody_manifest::Manifest::load(&missing("release.json")).unwrap_err();
+        assert!(matches!(error, ManifestError::Read { .. }), "{error}");
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Input,
+                Some("pass the file `collect-artifacts collect --out` wrote".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn a_tampered_manifest_carries_its_hint() {
+        let manifest = custody_manifest::Manifest::new("test", Vec::new(), Vec::new(), None);
+        let edited = manifest.to_json().replace("\"test\"", "\"edited\"");
+        let error =
+            custody_manifest::Manifest::from_json(&edited, Path::new("release.json")).unwrap_err();
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::No,
+                Some(
+                    "regenerate it with `collect-artifacts`; manifests must not be edited by hand"
+                        .to_owned()
+                )
+            )
+        );
+    }
+
+    #[test]
+    fn http_errors_are_usage_or_environment_with_their_hints() {
+        let url = custody_http::Url::parse("http://pypi.example.org/").unwrap();
+        let error = custody_http::check_transport(&url, true).unwrap_err();
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Usage,
+                Some("use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)".to_owned())
+            )
+        );
+        let error = custody_http::parse_url("not a url").unwrap_err();
+        assert_eq!(diagnosed(error), (ExitStatus::Usage, None));
+        let error = HttpError::Timeout {
+            url: "https://upload.pypi.org/legacy/".to_owned(),
+            attempts: custody_http::Attempts(4),
+        };
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Environment,
+                Some(
+                    "the server is slow or unreachable; retry later, or raise CUSTODY_HTTP_TIMEOUT"
+                        .to_owned()
+                )
+            )
+        );
+        let error = HttpError::Status {
+            url: "https://upload.pypi.org/legacy/".to_owned(),
+            status: 503,
+            attempts: custody_http::Attempts(1),
+        };
+        assert_eq!(diagnosed(error), (ExitStatus::Environment, None));
+    }
+
+    #[test]
+    fn combining_nothing_is_usage_and_a_conflict_is_the_steps_no() {
+        let error = custody_manifest::merge("test", &[]).unwrap_err();
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Usage,
+                Some("pass the manifests of every matrix job".to_owned())
+            )
+        );
+        let error = CombineError::NothingSelected {
+            criteria: "`python=3.7`".to_owned(),
+            kinds: String::new(),
+            available: "labels python=3.8 and kinds wheel".to_owned(),
+        };
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::No,
+                Some("the manifest has labels python=3.8 and kinds wheel".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn an_approval_that_does_not_approve_is_the_steps_no() {
+        let manifest = custody_manifest::Manifest::new("test", Vec::new(), Vec::new(), None);
+        let approval = custody_manifest::Approval::new(
+            "test",
+            &manifest,
+            custody_manifest::Decision::Rejected,
+            Vec::new(),
+            "terminal",
+            None,
+            None,
+        );
+        let error = approval
+            .check_approves(&manifest, Path::new("approval.json"))
+            .unwrap_err();
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::No,
+                Some("only an approved record allows publishing; run `approve-gate` again for a new decision".to_owned())
+            )
+        );
+        let error = custody_manifest::Approval::load(&missing("approval.json")).unwrap_err();
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Input,
+                Some("pass the file `approve-gate --out` wrote".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn bad_inputs_are_bad_input_with_their_hints() {
+        let error = crate::inputs::InputError::Missing("dist/".to_owned());
+        assert_eq!(
+            diagnosed(error),
+            (
+                ExitStatus::Input,
+                Some("check the path, or run the build step first".to_owned())
+            )
+        );
+        let error = crate::inputs::InputError::Empty {
+            inputs: vec!["dist".to_owned(), "build".to_owned()],
+        };
+        assert_eq!(error.to_string(), "no artifacts found in `dist`, `build`");
+        assert_eq!(diagnosed(error).0, ExitStatus::Input);
+    }
+
+    /// Domain crates know nothing of exit codes or terminals: what a step shows and how
+    /// it ends is decided here, at the edge.
+    #[test]
+    fn domain_crates_do_not_depend_on_output_or_cli() {
+        let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for domain in ["custody-dist", "custody-manifest", "custody-http"] {
+            let manifest = fs_err::read_to_string(crates.join(domain).join("Cargo.toml")).unwrap();
+            let dependencies = normal_dependencies(&manifest);
+            assert!(!dependencies.is_empty(), "{domain}: no dependencies read");
+            for forbidden in ["custody-output", "custody-cli"] {
+                assert!(
+                    !dependencies.contains(&forbidden),
+                    "{domain} depends on {forbidden}"
+                );
+            }
+        }
+    }
+
+    /// The names in the `[dependencies]` and `[build-dependencies]` tables (plain or
+    /// per target) of a Cargo.toml, in either the inline or the `[dependencies.name]` form.
+    fn normal_dependencies(manifest: &str) -> Vec<&str> {
+        let mut names = Vec::new();
+        let mut in_table = false;
+        for line in manifest.lines().map(str::trim) {
+            if let Some(header) = line.strip_prefix('[') {
+                let header = header.trim_end_matches(']');
+                let table = header
+                    .rsplit_once("dependencies")
+                    .filter(|_| !header.contains("dev-dependencies"));
+                in_table = table.is_some_and(|(_, rest)| rest.is_empty());
+                if let Some((_, name)) = table.and_then(|(_, rest)| rest.split_once('.')) {
+                    names.push(name.trim_matches('"'));
+                }
+                continue;
+            }
+            if in_table && let Some((key, _)) = line.split_once('=') {
+                names.push(
+                    key.split('.')
+                        .next()
+                        .unwrap_or(key)
+                        .trim()
+                        .trim_matches('"'),
+                );
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn dependency_tables_are_read() {
+        let manifest = "[package]\nname = \"x\"\n[dependencies]\ncustody-ci = { workspace = true }\nfs-err.workspace = true\n[dev-dependencies]\ninsta = \"1\"\n[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n[dependencies.custody-output]\nworkspace = true\n";
+        assert_eq!(
+            normal_dependencies(manifest),
+            ["custody-ci", "fs-err", "libc", "custody-output"]
+        );
     }
 
     #[test]

@@ -12,32 +12,68 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum InputError {
-    #[error("`{0}` does not exist\nhint: check the path, or run the build step first")]
+    #[error("`{0}` does not exist")]
     Missing(String),
-    #[error("`{0}` matches no file\nhint: check the pattern, or run the build step first")]
+    #[error("`{0}` matches no file")]
     EmptyGlob(String),
-    #[error("`{pattern}` is not a valid glob pattern: {reason}")]
-    BadGlob { pattern: String, reason: String },
-    #[error(
-        "no artifacts found in {0}\nhint: run the build step first, or point at the directory it writes (usually `dist/`)"
-    )]
-    Empty(String),
-    #[error(
-        "two artifacts are named `{name}`: `{first}` and `{second}`\nhint: a manifest identifies files by name; collect one of them, or rename the directory layout so names are unique"
-    )]
+    #[error("`{pattern}` is not a valid glob pattern: {}", .source.msg)]
+    BadGlob {
+        pattern: String,
+        #[source]
+        source: glob::PatternError,
+    },
+    /// The inputs, as given, hold no file.
+    #[error("no artifacts found in {}", quoted(.inputs))]
+    Empty { inputs: Vec<String> },
+    #[error("two artifacts are named `{name}`: `{first}` and `{second}`")]
     DuplicateName {
         name: String,
         first: PathBuf,
         second: PathBuf,
     },
-    #[error("cannot read `{path}`: {reason}")]
-    Unreadable { path: PathBuf, reason: String },
+    #[error("cannot read `{path}`")]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl InputError {
+    /// The fix to suggest, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Missing(_) => "check the path, or run the build step first",
+            Self::EmptyGlob(_) => "check the pattern, or run the build step first",
+            Self::Empty { .. } => {
+                "run the build step first, or point at the directory it writes (usually `dist/`)"
+            }
+            Self::DuplicateName { .. } => {
+                "a manifest identifies files by name; collect one of them, or rename the directory layout so names are unique"
+            }
+            Self::BadGlob { .. } | Self::Unreadable { .. } => return None,
+        };
+        Some(hint.to_owned())
+    }
 }
 
 impl Diagnose for InputError {
     fn exit_status(&self) -> ExitStatus {
         ExitStatus::Input
     }
+
+    fn hint(&self) -> Option<String> {
+        InputError::hint(self)
+    }
+}
+
+/// `` `a`, `b` ``: the inputs as the user wrote them.
+fn quoted(inputs: &[String]) -> String {
+    inputs
+        .iter()
+        .map(|input| format!("`{input}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn is_glob(text: &str) -> bool {
@@ -104,46 +140,19 @@ pub fn resolve_reports(
         if path.is_file() {
             files.push(path);
         } else if path.is_dir() {
-            let before = files.len();
-            let walker = walkdir::WalkDir::new(&path)
-                .follow_links(true)
-                .sort_by_file_name()
-                .into_iter()
-                .filter_entry(|e| e.depth() == 0 || !is_hidden(&e.file_name().to_string_lossy()));
-            for entry in walker {
-                let entry = entry.map_err(|e| InputError::Unreadable {
-                    path: e.path().map_or_else(|| path.clone(), Path::to_owned),
-                    reason: e.to_string(),
-                })?;
-                if entry.file_type().is_file()
-                    && !excluded(entry.path())
-                    && !is_manifest(entry.path())
-                {
-                    files.push(entry.into_path());
-                }
+            let found = walk_dir(&path, &excluded)?;
+            if found.is_empty() {
+                return Err(InputError::Empty {
+                    inputs: vec![input.clone()],
+                });
             }
-            if files.len() == before {
-                return Err(InputError::Empty(format!("`{input}`")));
-            }
+            files.extend(found);
         } else if is_glob(input) {
-            let pattern = path.to_string_lossy().into_owned();
-            let matches = glob::glob(&pattern).map_err(|e| InputError::BadGlob {
-                pattern: input.clone(),
-                reason: e.msg.to_owned(),
-            })?;
-            let before = files.len();
-            for entry in matches {
-                let entry = entry.map_err(|e| InputError::Unreadable {
-                    path: e.path().to_owned(),
-                    reason: e.error().to_string(),
-                })?;
-                if entry.is_file() && !excluded(&entry) {
-                    files.push(entry);
-                }
-            }
-            if files.len() == before {
+            let found = expand_glob(input, &path, &excluded)?;
+            if found.is_empty() {
                 return Err(InputError::EmptyGlob(input.clone()));
             }
+            files.extend(found);
         } else {
             return Err(InputError::Missing(input.clone()));
         }
@@ -151,13 +160,52 @@ pub fn resolve_reports(
     files.sort();
     files.dedup();
     if files.is_empty() {
-        return Err(InputError::Empty(
-            inputs
-                .iter()
-                .map(|i| format!("`{i}`"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ));
+        return Err(InputError::Empty {
+            inputs: inputs.to_vec(),
+        });
+    }
+    Ok(files)
+}
+
+/// The files under `dir`, hidden entries, manifests and `excluded` files left out.
+fn walk_dir(dir: &Path, excluded: &dyn Fn(&Path) -> bool) -> Result<Vec<PathBuf>, InputError> {
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !is_hidden(&e.file_name().to_string_lossy()));
+    let mut files = Vec::new();
+    for entry in walker {
+        let entry = entry.map_err(|error| InputError::Unreadable {
+            path: error.path().map_or_else(|| dir.to_owned(), Path::to_owned),
+            source: error.into(),
+        })?;
+        if entry.file_type().is_file() && !excluded(entry.path()) && !is_manifest(entry.path()) {
+            files.push(entry.into_path());
+        }
+    }
+    Ok(files)
+}
+
+/// The files `input` (a glob, resolved to `pattern`) matches, `excluded` files left out.
+fn expand_glob(
+    input: &str,
+    pattern: &Path,
+    excluded: &dyn Fn(&Path) -> bool,
+) -> Result<Vec<PathBuf>, InputError> {
+    let matches = glob::glob(&pattern.to_string_lossy()).map_err(|source| InputError::BadGlob {
+        pattern: input.to_owned(),
+        source,
+    })?;
+    let mut files = Vec::new();
+    for entry in matches {
+        let entry = entry.map_err(|error| InputError::Unreadable {
+            path: error.path().to_owned(),
+            source: error.into(),
+        })?;
+        if entry.is_file() && !excluded(&entry) {
+            files.push(entry);
+        }
     }
     Ok(files)
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::name::{Version, normalize, parse_version};
+use crate::name::{Version, VersionParseError, normalize, parse_version};
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum FilenameError {
@@ -21,11 +21,12 @@ pub enum FilenameError {
         "`{file}` has an invalid project name `{name}` (letters, digits, `.` and `_` only, no `__`)"
     )]
     WheelName { file: String, name: String },
-    #[error("`{file}` has an invalid version `{version}`: {reason}")]
+    #[error("`{file}` has an invalid version `{version}`: {source}")]
     Version {
         file: String,
         version: String,
-        reason: String,
+        #[source]
+        source: VersionParseError,
     },
     #[error("`{file}` has an invalid build tag `{build}`: it must start with a digit")]
     Build { file: String, build: String },
@@ -87,10 +88,10 @@ impl WheelFilename {
             });
         }
         let version_text = parts[1];
-        let version = parse_version(version_text).map_err(|reason| FilenameError::Version {
+        let version = parse_version(version_text).map_err(|source| FilenameError::Version {
             file: file_name.to_owned(),
             version: version_text.to_owned(),
-            reason,
+            source,
         })?;
         let build = if dashes == 5 {
             let text = parts[2];
@@ -197,10 +198,10 @@ impl SdistFilename {
         if name.is_empty() {
             return Err(err());
         }
-        let version = parse_version(version_text).map_err(|reason| FilenameError::Version {
+        let version = parse_version(version_text).map_err(|source| FilenameError::Version {
             file: file_name.to_owned(),
             version: version_text.to_owned(),
-            reason,
+            source,
         })?;
         Ok(Self {
             stem: stem.to_owned(),
@@ -259,10 +260,11 @@ mod tests {
             WheelFilename::parse("a__b-1.0-py3-none-any.whl"),
             Err(FilenameError::WheelName { .. })
         ));
-        assert!(matches!(
-            WheelFilename::parse("a-one-py3-none-any.whl"),
-            Err(FilenameError::Version { .. })
-        ));
+        let error = WheelFilename::parse("a-one-py3-none-any.whl").unwrap_err();
+        assert!(matches!(error, FilenameError::Version { .. }), "{error}");
+        // The cause is kept as a value and quoted in the message.
+        let cause = std::error::Error::source(&error).expect("a version error has a cause");
+        assert!(error.to_string().ends_with(&cause.to_string()), "{error}");
         assert!(matches!(
             WheelFilename::parse("a-1.0-x1-py3-none-any.whl"),
             Err(FilenameError::Build { .. })

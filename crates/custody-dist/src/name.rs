@@ -3,7 +3,7 @@
 
 use std::str::FromStr;
 
-pub use pep440_rs::Version;
+pub use pep440_rs::{Version, VersionParseError};
 
 /// PEP 503 normalization: lowercase, and every run of `-`, `_`, `.` becomes one `-`.
 pub fn normalize(name: &str) -> String {
@@ -43,9 +43,9 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// Parses a PEP 440 version, with the message `pep440_rs` gives on failure.
-pub fn parse_version(text: &str) -> Result<Version, String> {
-    Version::from_str(text.trim()).map_err(|e| e.to_string())
+/// Parses a PEP 440 version (surrounding whitespace ignored).
+pub fn parse_version(text: &str) -> Result<Version, VersionParseError> {
+    Version::from_str(text.trim())
 }
 
 /// Whether two version strings are the same PEP 440 version after normalization

@@ -5,10 +5,20 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::Digest;
 use thiserror::Error;
 
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum RecordError {
-    #[error("row {row} cannot be read as CSV: {reason}")]
-    Csv { row: usize, reason: String },
+    #[error("row {row} cannot be read as CSV: {source}")]
+    Csv {
+        row: usize,
+        #[source]
+        source: csv::Error,
+    },
+    #[error("row {row} cannot be read as CSV: not UTF-8")]
+    NotUtf8 {
+        row: usize,
+        #[source]
+        source: std::string::FromUtf8Error,
+    },
     #[error("row {row} has {fields} fields; expected 3 (`path,hash,size`)")]
     Fields { row: usize, fields: usize },
     #[error("row {row} (`{path}`) has hash `{hash}`, not `algorithm=digest`")]
@@ -45,10 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<RecordEntry>, RecordError> {
     let mut entries = Vec::new();
     for (index, result) in reader.byte_records().enumerate() {
         let row = index + 1;
-        let record = result.map_err(|e| RecordError::Csv {
-            row,
-            reason: e.to_string(),
-        })?;
+        let record = result.map_err(|source| RecordError::Csv { row, source })?;
         if record.len() == 1 && record.get(0).is_some_and(<[u8]>::is_empty) {
             continue;
         }
@@ -59,10 +66,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<RecordEntry>, RecordError> {
             });
         }
         let text = |i: usize| -> Result<String, RecordError> {
-            String::from_utf8(record[i].to_vec()).map_err(|_| RecordError::Csv {
-                row,
-                reason: "not UTF-8".to_owned(),
-            })
+            String::from_utf8(record[i].to_vec())
+                .map_err(|source| RecordError::NotUtf8 { row, source })
         };
         let path = text(0)?;
         let hash_text = text(1)?;
@@ -197,10 +202,10 @@ mod tests {
 
     #[test]
     fn bad_rows_are_named() {
-        assert_eq!(
+        assert!(matches!(
             parse(b"a.py,sha256=x\n"),
             Err(RecordError::Fields { row: 1, fields: 2 })
-        );
+        ));
         assert!(matches!(
             parse(b"a.py,nohash,1\n"),
             Err(RecordError::Hash { row: 1, .. })
@@ -213,6 +218,13 @@ mod tests {
             parse(b"a.py,sha256=!!!,1\n"),
             Err(RecordError::Hash { .. })
         ));
+        let error = parse(b"a\xff.py,sha256=AAAA,1\n").unwrap_err();
+        assert!(
+            matches!(error, RecordError::NotUtf8 { row: 1, .. }),
+            "{error}"
+        );
+        assert_eq!(error.to_string(), "row 1 cannot be read as CSV: not UTF-8");
+        assert!(std::error::Error::source(&error).is_some());
     }
 
     #[test]

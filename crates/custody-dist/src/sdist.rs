@@ -13,10 +13,9 @@ use flate2::read::GzDecoder;
 use tar::EntryType;
 
 use crate::filename::{SdistFilename, SdistFormat};
-use crate::metadata::CoreMetadata;
 use crate::name::file_name_form;
 use crate::problem::{Problem, link_stays_inside, unsafe_member_path};
-use crate::wheel::{check_metadata, project_of};
+use crate::wheel::check_and_record_metadata;
 use crate::ziparchive::{self, quote_list};
 use crate::{ArchiveReport, Limits};
 
@@ -112,14 +111,13 @@ impl<R: Read> Read for Capped<R> {
     }
 }
 
+/// Reads a `.tar.gz` as a stream, through a cap on the unpacked size.
 fn read_tar_gz(
     path: &Path,
     limits: &Limits,
     problems: &mut Vec<Problem>,
 ) -> io::Result<Option<Listing>> {
-    let mut file = fs_err::File::open(path)?;
-    let mut magic = [0u8; 2];
-    if file.read_exact(&mut magic).is_err() || magic != [0x1f, 0x8b] {
+    if !starts_with_gzip_magic(path)? {
         problems.push(Problem::error(
             "sdist-not-gzip",
             "is named `.tar.gz` but is not gzip-compressed",
@@ -134,11 +132,9 @@ fn read_tar_gz(
         limit: limits.max_unpacked_size,
         exceeded: exceeded.clone(),
     };
-    let mut archive = tar::Archive::new(capped);
-    let mut listing = Listing::default();
-    let mut seen = BTreeSet::new();
-    let corrupt = |problems: &mut Vec<Problem>, e: &io::Error| {
-        if exceeded.load(Ordering::Relaxed) {
+    match list_tar(&mut tar::Archive::new(capped), problems) {
+        Ok(listing) => Ok(Some(listing)),
+        Err(_) if exceeded.load(Ordering::Relaxed) => {
             problems.push(
                 Problem::error(
                     "zip-bomb",
@@ -149,108 +145,118 @@ fn read_tar_gz(
                 )
                 .hint("raise --max-unpacked-size if this artifact really is that large"),
             );
-        } else {
+            Ok(None)
+        }
+        Err(e) => {
             problems.push(
                 Problem::error("sdist-corrupt", format!("cannot be read as a tar.gz: {e}"))
                     .hint("the file is truncated or damaged; rebuild it and check the upload/download step"),
             );
-        }
-    };
-    let entries = match archive.entries() {
-        Ok(entries) => entries,
-        Err(e) => {
-            corrupt(problems, &e);
-            return Ok(None);
-        }
-    };
-    for entry in entries {
-        let mut entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                corrupt(problems, &e);
-                return Ok(None);
-            }
-        };
-        let raw = entry.path_bytes().into_owned();
-        let Ok(name) = String::from_utf8(raw) else {
-            problems.push(Problem::error(
-                "sdist-name-encoding",
-                "has a member name that is not UTF-8",
-            ));
-            continue;
-        };
-        let name = clean(&name).to_owned();
-        if name.is_empty() {
-            continue;
-        }
-        if let Some(reason) = unsafe_member_path(&name) {
-            problems.push(
-                Problem::error("path-unsafe", format!("member `{name}` {reason}")).hint(
-                    "an extractor could write outside its target directory; rebuild the sdist",
-                ),
-            );
-            continue;
-        }
-        let kind = entry.header().entry_type();
-        match kind {
-            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                if !seen.insert(name.clone()) {
-                    problems.push(Problem::warning(
-                        "sdist-duplicate",
-                        format!("stores `{name}` more than once"),
-                    ));
-                }
-                listing.add(&name, false);
-                listing.unpacked_size += entry.size();
-                if let Some(top) = Listing::is_pkg_info(&name) {
-                    let top = top.to_owned();
-                    let mut data = Vec::new();
-                    let read = (&mut entry)
-                        .take(MAX_PKG_INFO_BYTES + 1)
-                        .read_to_end(&mut data);
-                    if let Err(e) = read {
-                        corrupt(problems, &e);
-                        return Ok(None);
-                    }
-                    listing.pkg_info_by_top.push((top, data));
-                }
-            }
-            EntryType::Directory => listing.add(&name, true),
-            EntryType::Symlink | EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                let top = name.split('/').next().unwrap_or_default().to_owned();
-                let inside = if kind == EntryType::Symlink {
-                    link_stays_inside(&name, &target, &top)
-                } else {
-                    // A hard link names another member by its archive path.
-                    let target = clean(&target);
-                    unsafe_member_path(target).is_none() && target.starts_with(&format!("{top}/"))
-                };
-                if !inside {
-                    let what = if kind == EntryType::Symlink {
-                        "symlink"
-                    } else {
-                        "hard link"
-                    };
-                    problems.push(
-                        Problem::error("sdist-link-escape", format!("member `{name}` is a {what} to `{target}`, outside the sdist"))
-                            .hint("an extractor could be made to write or read outside its target directory; rebuild the sdist"),
-                    );
-                }
-                listing.add(&name, false);
-            }
-            EntryType::Char | EntryType::Block | EntryType::Fifo => problems.push(Problem::error(
-                "sdist-special-file",
-                format!("member `{name}` is a device or FIFO, which has no place in an sdist"),
-            )),
-            // PAX and GNU long-name headers are applied by the tar reader itself.
-            _ => {}
+            Ok(None)
         }
     }
-    Ok(Some(listing))
+}
+
+/// Whether the file starts like gzip (an unreadable start counts as not gzip).
+fn starts_with_gzip_magic(path: &Path) -> io::Result<bool> {
+    let mut file = fs_err::File::open(path)?;
+    let mut magic = [0u8; 2];
+    Ok(file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b])
+}
+
+/// Lists every member of the tar stream; an error means the stream cannot be read on
+/// (damaged, or over the unpacked size cap).
+fn list_tar<R: Read>(
+    archive: &mut tar::Archive<R>,
+    problems: &mut Vec<Problem>,
+) -> io::Result<Listing> {
+    let mut listing = Listing::default();
+    let mut seen = BTreeSet::new();
+    for entry in archive.entries()? {
+        list_tar_member(&mut entry?, &mut listing, &mut seen, problems)?;
+    }
+    Ok(listing)
+}
+
+/// Checks one tar member and adds it to the listing (reading it if it is a PKG-INFO).
+fn list_tar_member<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    listing: &mut Listing,
+    seen: &mut BTreeSet<String>,
+    problems: &mut Vec<Problem>,
+) -> io::Result<()> {
+    let raw = entry.path_bytes().into_owned();
+    let Ok(name) = String::from_utf8(raw) else {
+        problems.push(Problem::error(
+            "sdist-name-encoding",
+            "has a member name that is not UTF-8",
+        ));
+        return Ok(());
+    };
+    let name = clean(&name).to_owned();
+    if name.is_empty() {
+        return Ok(());
+    }
+    if let Some(reason) = unsafe_member_path(&name) {
+        problems.push(
+            Problem::error("path-unsafe", format!("member `{name}` {reason}"))
+                .hint("an extractor could write outside its target directory; rebuild the sdist"),
+        );
+        return Ok(());
+    }
+    let kind = entry.header().entry_type();
+    match kind {
+        EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+            if !seen.insert(name.clone()) {
+                problems.push(Problem::warning(
+                    "sdist-duplicate",
+                    format!("stores `{name}` more than once"),
+                ));
+            }
+            listing.add(&name, false);
+            listing.unpacked_size += entry.size();
+            if let Some(top) = Listing::is_pkg_info(&name) {
+                let mut data = Vec::new();
+                entry.take(MAX_PKG_INFO_BYTES + 1).read_to_end(&mut data)?;
+                listing.pkg_info_by_top.push((top.to_owned(), data));
+            }
+        }
+        EntryType::Directory => listing.add(&name, true),
+        EntryType::Symlink | EntryType::Link => {
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            check_tar_link(&name, kind == EntryType::Symlink, &target, problems);
+            listing.add(&name, false);
+        }
+        EntryType::Char | EntryType::Block | EntryType::Fifo => problems.push(Problem::error(
+            "sdist-special-file",
+            format!("member `{name}` is a device or FIFO, which has no place in an sdist"),
+        )),
+        // PAX and GNU long-name headers are applied by the tar reader itself.
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A symlink or hard link must point inside the member's own top directory.
+fn check_tar_link(name: &str, is_symlink: bool, target: &str, problems: &mut Vec<Problem>) {
+    let top = name.split('/').next().unwrap_or_default();
+    let inside = if is_symlink {
+        link_stays_inside(name, target, top)
+    } else {
+        // A hard link names another member by its archive path.
+        let target = clean(target);
+        unsafe_member_path(target).is_none() && target.starts_with(&format!("{top}/"))
+    };
+    if !inside {
+        let what = if is_symlink { "symlink" } else { "hard link" };
+        problems.push(
+            Problem::error("sdist-link-escape", format!("member `{name}` is a {what} to `{target}`, outside the sdist"))
+                .hint("an extractor could be made to write or read outside its target directory; rebuild the sdist"),
+        );
+    }
 }
 
 fn read_zip(
@@ -285,9 +291,44 @@ fn read_zip(
     Ok(Some(listing))
 }
 
+/// The checks of the listing: one top directory named like the file, holding a
+/// PKG-INFO that agrees with the file name.
 fn check_layout(filename: &SdistFilename, listing: &Listing, report: &mut ArchiveReport) {
-    let problems = &mut report.problems;
     let expected_top = filename.stem.as_str();
+    check_top_dirs(expected_top, listing, &mut report.problems);
+    let pkg_info_path = format!("{expected_top}/PKG-INFO");
+    let Some((_, bytes)) = listing
+        .pkg_info_by_top
+        .iter()
+        .find(|(top, _)| top == expected_top)
+    else {
+        report.problems.push(
+            Problem::error(
+                "sdist-pkg-info-missing",
+                format!("has no `{pkg_info_path}`"),
+            )
+            .hint("build sdists with `python -m build --sdist`, which writes PKG-INFO"),
+        );
+        return;
+    };
+    if bytes.len() as u64 > MAX_PKG_INFO_BYTES {
+        report.problems.push(Problem::error(
+            "metadata-invalid",
+            format!("`{pkg_info_path}` is larger than {MAX_PKG_INFO_BYTES} bytes"),
+        ));
+        return;
+    }
+    check_and_record_metadata(
+        &pkg_info_path,
+        bytes,
+        &filename.name,
+        &filename.version_text,
+        report,
+    );
+}
+
+/// Everything must sit in exactly one top directory, `{expected_top}/`.
+fn check_top_dirs(expected_top: &str, listing: &Listing, problems: &mut Vec<Problem>) {
     if !listing.top_files.is_empty() {
         problems.push(Problem::error(
             "sdist-top-dir",
@@ -326,46 +367,6 @@ fn check_layout(filename: &SdistFilename, listing: &Listing, report: &mut Archiv
                 "an sdist must unpack into one `{name}-{version}/` directory named like the file",
             ),
         );
-    }
-    let pkg_info_path = format!("{expected_top}/PKG-INFO");
-    let Some((_, bytes)) = listing
-        .pkg_info_by_top
-        .iter()
-        .find(|(top, _)| top == expected_top)
-    else {
-        problems.push(
-            Problem::error(
-                "sdist-pkg-info-missing",
-                format!("has no `{pkg_info_path}`"),
-            )
-            .hint("build sdists with `python -m build --sdist`, which writes PKG-INFO"),
-        );
-        return;
-    };
-    if bytes.len() as u64 > MAX_PKG_INFO_BYTES {
-        problems.push(Problem::error(
-            "metadata-invalid",
-            format!("`{pkg_info_path}` is larger than {MAX_PKG_INFO_BYTES} bytes"),
-        ));
-        return;
-    }
-    match CoreMetadata::parse(bytes) {
-        Err(e) => problems.push(Problem::error(
-            "metadata-invalid",
-            format!("`{pkg_info_path}` {e}"),
-        )),
-        Ok(metadata) => {
-            check_metadata(
-                &pkg_info_path,
-                &metadata,
-                &filename.name,
-                &filename.version_text,
-                problems,
-            );
-            report.project = project_of(&metadata);
-            report.metadata_version = metadata.metadata_version().map(str::to_owned);
-            report.metadata = Some(metadata);
-        }
     }
 }
 

@@ -51,6 +51,8 @@ pub fn verify(path: &Path, file_name: &str, limits: &Limits) -> std::io::Result<
     Ok(report)
 }
 
+/// The checks of what is inside, in order: the `.dist-info` layout, then `WHEEL`,
+/// `METADATA` and `RECORD`, and last every file against its RECORD hash and size.
 fn check_contents(
     filename: &WheelFilename,
     zip: CheckedZip,
@@ -62,9 +64,48 @@ fn check_contents(
         members,
         ..
     } = zip;
-    let problems = &mut report.problems;
     let by_name: BTreeMap<&str, &Member> = members.iter().map(|m| (m.name.as_str(), m)).collect();
+    let Some(dist_info) = find_dist_info(filename, &members, &mut report.problems) else {
+        return;
+    };
+    let files = DistInfoFiles::read(dist_info, &mut archive, &by_name, &mut report.problems);
+    match &files.wheel {
+        None => report.problems.push(Problem::error(
+            "wheel-file-missing",
+            format!("has no `{}`", files.wheel_path),
+        )),
+        Some(bytes) => check_wheel_file(filename, &files.wheel_path, bytes, &mut report.problems),
+    }
+    check_metadata_file(filename, dist_info, &files, &by_name, report);
+    let problems = &mut report.problems;
+    let Some(record_bytes) = &files.record else {
+        problems.push(Problem::error(
+            "record-missing",
+            format!("has no `{}`", files.record_path),
+        ));
+        return;
+    };
+    let entries = match record::parse(record_bytes) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(Problem::error(
+                "record-invalid",
+                format!("`{}` {e}", files.record_path),
+            ));
+            return;
+        }
+    };
+    let jobs = check_record_listing(dist_info, &files.record_path, &entries, &by_name, problems);
+    verify_hashes(&archive, &jobs, limits, problems);
+}
 
+/// Finds the one `.dist-info` directory and checks that it, and any `.data` directory,
+/// is named like the file.
+fn find_dist_info<'a>(
+    filename: &WheelFilename,
+    members: &'a [Member],
+    problems: &mut Vec<Problem>,
+) -> Option<&'a str> {
     let top_level: BTreeSet<&str> = members
         .iter()
         .filter_map(|m| m.name.split('/').next().filter(|_| m.name.contains('/')))
@@ -81,7 +122,7 @@ fn check_contents(
                 "wheel-dist-info-missing",
                 "has no `.dist-info` directory",
             ));
-            return;
+            return None;
         }
         many => {
             problems.push(Problem::error(
@@ -92,7 +133,7 @@ fn check_contents(
                     quote_list(&many.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
                 ),
             ));
-            return;
+            return None;
         }
     };
     let stem = dist_info.trim_end_matches(".dist-info");
@@ -118,78 +159,55 @@ fn check_contents(
             ));
         }
     }
+    Some(dist_info)
+}
 
-    let mut read = |name: &str, limit: u64| -> Option<Vec<u8>> {
-        let member = by_name.get(name)?;
-        match ziparchive::read_member(&mut archive, member.index, limit) {
-            Ok(data) => Some(data),
-            Err(e) => {
-                problems.push(Problem::error(
-                    "zip-read",
-                    format!("entry `{name}` cannot be read: {e}"),
-                ));
-                None
-            }
-        }
-    };
-    let wheel_path = format!("{dist_info}/WHEEL");
-    let metadata_path = format!("{dist_info}/METADATA");
-    let record_path = format!("{dist_info}/RECORD");
-    let wheel_bytes = read(&wheel_path, MAX_METADATA_BYTES);
-    let metadata_bytes = read(&metadata_path, MAX_METADATA_BYTES);
-    let record_bytes = read(&record_path, MAX_RECORD_BYTES);
+/// The three files of the `.dist-info` directory that verification reads, each `None`
+/// when it is absent or could not be read (a `zip-read` problem then says why).
+struct DistInfoFiles {
+    wheel_path: String,
+    metadata_path: String,
+    record_path: String,
+    wheel: Option<Vec<u8>>,
+    metadata: Option<Vec<u8>>,
+    record: Option<Vec<u8>>,
+}
 
-    match wheel_bytes {
-        None => problems.push(Problem::error(
-            "wheel-file-missing",
-            format!("has no `{wheel_path}`"),
-        )),
-        Some(bytes) => check_wheel_file(filename, &wheel_path, &bytes, problems),
-    }
-    match metadata_bytes {
-        None => problems.push(Problem::error(
-            "metadata-missing",
-            format!("has no `{metadata_path}`"),
-        )),
-        Some(bytes) => match CoreMetadata::parse(&bytes) {
-            Err(e) => problems.push(Problem::error(
-                "metadata-invalid",
-                format!("`{metadata_path}` {e}"),
-            )),
-            Ok(metadata) => {
-                check_metadata(
-                    &metadata_path,
-                    &metadata,
-                    &filename.name,
-                    &filename.version_text,
-                    problems,
-                );
-                check_license_files(dist_info, &metadata, &by_name, problems);
-                report.project = project_of(&metadata);
-                report.metadata_version = metadata.metadata_version().map(str::to_owned);
-                report.metadata = Some(metadata);
+impl DistInfoFiles {
+    fn read(
+        dist_info: &str,
+        archive: &mut ZipArchive<SharedFile>,
+        by_name: &BTreeMap<&str, &Member>,
+        problems: &mut Vec<Problem>,
+    ) -> Self {
+        let mut read = |name: &str, limit: u64| -> Option<Vec<u8>> {
+            let member = by_name.get(name)?;
+            match ziparchive::read_member(archive, member.index, limit) {
+                Ok(data) => Some(data),
+                Err(e) => {
+                    problems.push(Problem::error(
+                        "zip-read",
+                        format!("entry `{name}` cannot be read: {e}"),
+                    ));
+                    None
+                }
             }
-        },
-    }
-    let Some(record_bytes) = record_bytes else {
-        problems.push(Problem::error(
-            "record-missing",
-            format!("has no `{record_path}`"),
-        ));
-        return;
-    };
-    let entries = match record::parse(&record_bytes) {
-        Ok(entries) => entries,
-        Err(e) => {
-            problems.push(Problem::error(
-                "record-invalid",
-                format!("`{record_path}` {e}"),
-            ));
-            return;
+        };
+        let wheel_path = format!("{dist_info}/WHEEL");
+        let metadata_path = format!("{dist_info}/METADATA");
+        let record_path = format!("{dist_info}/RECORD");
+        let wheel = read(&wheel_path, MAX_METADATA_BYTES);
+        let metadata = read(&metadata_path, MAX_METADATA_BYTES);
+        let record = read(&record_path, MAX_RECORD_BYTES);
+        Self {
+            wheel_path,
+            metadata_path,
+            record_path,
+            wheel,
+            metadata,
+            record,
         }
-    };
-    let jobs = check_record_listing(dist_info, &record_path, &entries, &by_name, problems);
-    verify_hashes(&archive, &jobs, limits, problems);
+    }
 }
 
 fn check_wheel_file(
@@ -280,8 +298,65 @@ fn check_wheel_file(
     }
 }
 
+/// Checks `METADATA` against the file name (and its license files against the wheel),
+/// and records the project it names.
+fn check_metadata_file(
+    filename: &WheelFilename,
+    dist_info: &str,
+    files: &DistInfoFiles,
+    by_name: &BTreeMap<&str, &Member>,
+    report: &mut ArchiveReport,
+) {
+    let metadata_path = &files.metadata_path;
+    let Some(bytes) = &files.metadata else {
+        report.problems.push(Problem::error(
+            "metadata-missing",
+            format!("has no `{metadata_path}`"),
+        ));
+        return;
+    };
+    check_and_record_metadata(
+        metadata_path,
+        bytes,
+        &filename.name,
+        &filename.version_text,
+        report,
+    );
+    if let Some(metadata) = &report.metadata {
+        check_license_files(dist_info, metadata, by_name, &mut report.problems);
+    }
+}
+
+/// Parses a METADATA/PKG-INFO at `path`, checks it against the name and version of its
+/// file name, and records it and the project it names in `report`.
+pub(crate) fn check_and_record_metadata(
+    path: &str,
+    bytes: &[u8],
+    file_name_name: &str,
+    file_name_version: &str,
+    report: &mut ArchiveReport,
+) {
+    match CoreMetadata::parse(bytes) {
+        Err(e) => report
+            .problems
+            .push(Problem::error("metadata-invalid", format!("`{path}` {e}"))),
+        Ok(metadata) => {
+            check_metadata(
+                path,
+                &metadata,
+                file_name_name,
+                file_name_version,
+                &mut report.problems,
+            );
+            report.project = project_of(&metadata);
+            report.metadata_version = metadata.metadata_version().map(str::to_owned);
+            report.metadata = Some(metadata);
+        }
+    }
+}
+
 /// Checks a parsed METADATA/PKG-INFO against the name and version of its file name.
-pub(crate) fn check_metadata(
+fn check_metadata(
     path: &str,
     metadata: &CoreMetadata,
     file_name_name: &str,
@@ -368,7 +443,7 @@ fn check_license_files(
 }
 
 /// Metadata's name and version, as the manifest records them.
-pub(crate) fn project_of(metadata: &CoreMetadata) -> Option<Project> {
+fn project_of(metadata: &CoreMetadata) -> Option<Project> {
     let name = metadata.name()?;
     let version = metadata.version()?;
     let normalized_version =
@@ -384,7 +459,8 @@ pub(crate) fn project_of(metadata: &CoreMetadata) -> Option<Project> {
 struct HashJob {
     index: usize,
     path: String,
-    algorithm: Algorithm,
+    /// A fresh hasher of the RECORD row's algorithm (only verifiable ones are queued).
+    hasher: RecordHasher,
     algorithm_name: String,
     digest: Vec<u8>,
     size: Option<u64>,
@@ -397,6 +473,8 @@ fn is_record_or_signature(dist_info: &str, path: &str) -> bool {
         .is_some_and(|rest| matches!(rest, "RECORD" | "RECORD.jws" | "RECORD.p7s"))
 }
 
+/// Checks every RECORD row against the archive and returns the entries to hash; then
+/// reports the files RECORD does not list.
 fn check_record_listing(
     dist_info: &str,
     record_path: &str,
@@ -417,86 +495,125 @@ fn check_record_listing(
             ));
             continue;
         }
-        if let Some(reason) = crate::problem::unsafe_member_path(&entry.path) {
-            problems.push(Problem::error(
-                "path-unsafe",
-                format!(
-                    "`{record_path}` row {} path `{}` {reason}",
-                    entry.row, entry.path
-                ),
+        if let Some(job) = check_record_entry(dist_info, record_path, entry, by_name, problems) {
+            jobs.push(job);
+        }
+    }
+    check_unlisted(dist_info, record_path, entries, by_name, problems);
+    jobs
+}
+
+/// Checks one RECORD row: a safe path naming a file of the wheel, with a hash the spec
+/// allows. Returns the work of hashing that file, if there is any to do.
+fn check_record_entry(
+    dist_info: &str,
+    record_path: &str,
+    entry: &record::RecordEntry,
+    by_name: &BTreeMap<&str, &Member>,
+    problems: &mut Vec<Problem>,
+) -> Option<HashJob> {
+    if let Some(reason) = crate::problem::unsafe_member_path(&entry.path) {
+        problems.push(Problem::error(
+            "path-unsafe",
+            format!(
+                "`{record_path}` row {} path `{}` {reason}",
+                entry.row, entry.path
+            ),
+        ));
+        return None;
+    }
+    if entry.path == record_path {
+        if entry.hash.is_some() || entry.size.is_some() {
+            problems.push(Problem::warning(
+                "record-self-hash",
+                format!("`{record_path}` gives a hash or size for itself; the spec says leave both empty"),
             ));
-            continue;
         }
-        if entry.path == record_path {
-            if entry.hash.is_some() || entry.size.is_some() {
-                problems.push(Problem::warning(
-                    "record-self-hash",
-                    format!("`{record_path}` gives a hash or size for itself; the spec says leave both empty"),
-                ));
-            }
-            continue;
-        }
-        let Some(member) = by_name.get(entry.path.as_str()).filter(|m| !m.is_dir) else {
-            if !is_record_or_signature(dist_info, &entry.path) {
-                problems.push(
-                    Problem::error(
-                        "record-missing-file",
-                        format!(
-                            "`{record_path}` lists `{}`, which is not in the wheel",
-                            entry.path
-                        ),
-                    )
-                    .hint("the wheel was modified after it was built; rebuild it"),
-                );
-            }
-            continue;
-        };
-        let Some((algorithm_name, digest)) = &entry.hash else {
-            if !is_record_or_signature(dist_info, &entry.path) {
-                problems.push(Problem::error(
-                    "record-no-hash",
-                    format!("`{record_path}` gives no hash for `{}`", entry.path),
-                ));
-            }
-            continue;
-        };
-        let algorithm = Algorithm::from_name(algorithm_name);
-        match algorithm {
-            Algorithm::Forbidden => {
-                problems.push(Problem::error(
-                    "record-weak-hash",
+        return None;
+    }
+    let Some(member) = by_name.get(entry.path.as_str()).filter(|m| !m.is_dir) else {
+        if !is_record_or_signature(dist_info, &entry.path) {
+            problems.push(
+                Problem::error(
+                    "record-missing-file",
                     format!(
-                        "`{record_path}` hashes `{}` with {algorithm_name}, which the spec forbids",
+                        "`{record_path}` lists `{}`, which is not in the wheel",
                         entry.path
                     ),
-                ));
-                continue;
-            }
-            Algorithm::Unverifiable => {
-                problems.push(Problem::warning(
-                    "record-unverified-hash",
-                    format!("`{record_path}` hashes `{}` with {algorithm_name}, which is not checked here", entry.path),
-                ));
-                continue;
-            }
-            _ => {}
+                )
+                .hint("the wheel was modified after it was built; rebuild it"),
+            );
         }
-        if entry.size.is_none() {
-            problems.push(Problem::warning(
-                "record-no-size",
-                format!("`{record_path}` gives no size for `{}`", entry.path),
+        return None;
+    };
+    let Some((algorithm_name, digest)) = &entry.hash else {
+        if !is_record_or_signature(dist_info, &entry.path) {
+            problems.push(Problem::error(
+                "record-no-hash",
+                format!("`{record_path}` gives no hash for `{}`", entry.path),
             ));
         }
-        jobs.push(HashJob {
-            index: member.index,
-            path: entry.path.clone(),
-            algorithm,
-            algorithm_name: algorithm_name.clone(),
-            digest: digest.clone(),
-            size: entry.size,
-            declared: member.size,
-        });
+        return None;
+    };
+    let hasher = verifiable_hasher(record_path, &entry.path, algorithm_name, problems)?;
+    if entry.size.is_none() {
+        problems.push(Problem::warning(
+            "record-no-size",
+            format!("`{record_path}` gives no size for `{}`", entry.path),
+        ));
     }
+    Some(HashJob {
+        index: member.index,
+        path: entry.path.clone(),
+        hasher,
+        algorithm_name: algorithm_name.clone(),
+        digest: digest.clone(),
+        size: entry.size,
+        declared: member.size,
+    })
+}
+
+/// A hasher for the algorithm of a RECORD hash, if this tool verifies it: the spec
+/// forbids the weak ones, and the ones it allows but this tool cannot compute are only
+/// warned about.
+fn verifiable_hasher(
+    record_path: &str,
+    path: &str,
+    algorithm_name: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<RecordHasher> {
+    let algorithm = Algorithm::from_name(algorithm_name);
+    match algorithm {
+        Algorithm::Forbidden => {
+            problems.push(Problem::error(
+                "record-weak-hash",
+                format!(
+                    "`{record_path}` hashes `{path}` with {algorithm_name}, which the spec forbids"
+                ),
+            ));
+            None
+        }
+        Algorithm::Unverifiable => {
+            problems.push(Problem::warning(
+                "record-unverified-hash",
+                format!(
+                    "`{record_path}` hashes `{path}` with {algorithm_name}, which is not checked here"
+                ),
+            ));
+            None
+        }
+        _ => RecordHasher::new(algorithm),
+    }
+}
+
+/// Files in the wheel that RECORD does not list (RECORD and its signatures aside).
+fn check_unlisted(
+    dist_info: &str,
+    record_path: &str,
+    entries: &[record::RecordEntry],
+    by_name: &BTreeMap<&str, &Member>,
+    problems: &mut Vec<Problem>,
+) {
     let listed: BTreeSet<&str> = entries.iter().map(|e| e.path.as_str()).collect();
     let unlisted: Vec<String> = by_name
         .values()
@@ -520,7 +637,6 @@ fn check_record_listing(
             .hint("a file was added to the wheel after it was built; rebuild it"),
         );
     }
-    jobs
 }
 
 /// Hashes every listed entry in parallel, each worker with its own cheap clone of the
@@ -564,8 +680,7 @@ fn hash_entry(
             )];
         }
     };
-    // Invariant: only verifiable algorithms are queued (see check_record_listing).
-    let mut hasher = RecordHasher::new(job.algorithm).expect("verifiable algorithm");
+    let mut hasher = job.hasher.clone();
     let mut size = 0u64;
     loop {
         let n = match entry.read(buffer) {

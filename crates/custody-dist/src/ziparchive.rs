@@ -32,6 +32,17 @@ pub(crate) struct CheckedZip {
     pub(crate) unpacked_size: u64,
 }
 
+/// What one central-directory entry turned out to be.
+enum EntryOutcome {
+    /// Left out: unreadable header, or refused (its problem is recorded).
+    Refused,
+    /// A symlink: its size counts towards the unpacked size, but it is not a member.
+    Link {
+        size: u64,
+    },
+    Member(Member),
+}
+
 /// Opens `path` as a zip and runs the structural checks. Returns `None` when the zip
 /// cannot be read at all (the problem says why).
 pub(crate) fn open_checked(
@@ -39,19 +50,65 @@ pub(crate) fn open_checked(
     limits: &Limits,
     problems: &mut Vec<Problem>,
 ) -> std::io::Result<Option<CheckedZip>> {
+    let Some(archive) = open_archive(path, problems)? else {
+        return Ok(None);
+    };
+    check_structure(&archive, problems);
+    let mut members = Vec::with_capacity(archive.len());
+    let mut declared = 0u64;
+    for index in 0..archive.len() {
+        match check_entry(&archive, index, problems) {
+            EntryOutcome::Refused => {}
+            EntryOutcome::Link { size } => declared = declared.saturating_add(size),
+            EntryOutcome::Member(member) => {
+                declared = declared.saturating_add(member.size);
+                members.push(member);
+            }
+        }
+    }
+    if declared > limits.max_unpacked_size {
+        problems.push(
+            Problem::error(
+                "zip-bomb",
+                format!(
+                    "declares {declared} bytes unpacked, over the limit of {} bytes",
+                    limits.max_unpacked_size
+                ),
+            )
+            .hint("raise --max-unpacked-size if this artifact really is that large"),
+        );
+        return Ok(None);
+    }
+    Ok(Some(CheckedZip {
+        archive,
+        members,
+        unpacked_size: declared,
+    }))
+}
+
+/// Reads the central directory; `None` (with a problem) when there is none to read.
+fn open_archive(
+    path: &Path,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<Option<ZipArchive<SharedFile>>> {
     let file = SharedFile::new(fs_err::File::open(path)?.into_parts().0)?;
-    let archive = match ZipArchive::new(file) {
-        Ok(archive) => archive,
+    match ZipArchive::new(file) {
+        Ok(archive) => Ok(Some(archive)),
         Err(e) => {
             problems.push(
                 Problem::error("zip-invalid", format!("is not a readable zip archive: {e}"))
                     .hint("the file is truncated or not a zip; rebuild it and check the upload/download step"),
             );
-            return Ok(None);
+            Ok(None)
         }
-    };
+    }
+}
+
+/// The checks of the archive as a whole: one copy of each name, local headers that
+/// agree with the central directory, nothing before the first entry, no comment.
+fn check_structure(archive: &ZipArchive<SharedFile>, problems: &mut Vec<Problem>) {
     if archive.has_duplicate_names() {
-        let names = duplicate_names(&archive);
+        let names = duplicate_names(archive);
         problems.push(
             Problem::error(
                 "zip-duplicate",
@@ -83,94 +140,102 @@ pub(crate) fn open_checked(
             "has an archive comment (PyPI rejects these)",
         ));
     }
+}
 
-    let mut members = Vec::with_capacity(archive.len());
-    let mut declared = 0u64;
-    for index in 0..archive.len() {
-        let metadata = archive.metadata();
-        let Ok(entry) = metadata.entry(index) else {
-            continue;
-        };
-        let Ok(name) = std::str::from_utf8(entry.name_raw()).map(str::to_owned) else {
-            problems.push(Problem::error(
-                "zip-name-encoding",
-                format!(
-                    "entry {index} has a name that is not UTF-8: {:?}",
-                    String::from_utf8_lossy(entry.name_raw())
-                ),
-            ));
-            continue;
-        };
-        if let Some(reason) = unsafe_member_path(&name) {
-            problems.push(
-                Problem::error("path-unsafe", format!("entry `{name}` {reason}")).hint(
-                    "an installer could write outside its target directory; rebuild the archive",
-                ),
-            );
-            continue;
-        }
-        if entry.encrypted() {
-            problems.push(Problem::error(
-                "zip-encrypted",
-                format!("entry `{name}` is encrypted"),
-            ));
-            continue;
-        }
-        if !matches!(
-            entry.compression(),
-            CompressionMethod::Stored | CompressionMethod::Deflated
-        ) {
-            problems.push(Problem::error(
-                "zip-compression",
-                format!(
-                    "entry `{name}` uses compression {:?}; only stored and deflated are allowed",
-                    entry.compression()
-                ),
-            ));
-            continue;
-        }
-        declared = declared.saturating_add(entry.size());
-        if entry.is_symlink() {
-            let target = read_member(&mut archive.clone(), index, 4096).unwrap_or_default();
-            let target = String::from_utf8_lossy(&target).into_owned();
-            if link_stays_inside(&name, &target, "") {
-                problems.push(Problem::warning(
-                    "zip-symlink",
-                    format!("entry `{name}` is a symlink to `{target}`; installers do not recreate symlinks"),
-                ));
-            } else {
-                problems.push(Problem::error(
-                    "symlink-escape",
-                    format!("entry `{name}` is a symlink to `{target}`, outside the archive"),
-                ));
-            }
-            continue;
-        }
-        members.push(Member {
-            index,
-            name,
-            size: entry.size(),
-            is_dir: entry.is_dir(),
-        });
-    }
-    if declared > limits.max_unpacked_size {
+/// The checks of one entry: a UTF-8, safe name; no encryption; stored or deflated; and
+/// for a symlink, a target inside the archive.
+fn check_entry(
+    archive: &ZipArchive<SharedFile>,
+    index: usize,
+    problems: &mut Vec<Problem>,
+) -> EntryOutcome {
+    let metadata = archive.metadata();
+    let Ok(entry) = metadata.entry(index) else {
+        return EntryOutcome::Refused;
+    };
+    let Ok(name) = std::str::from_utf8(entry.name_raw()).map(str::to_owned) else {
+        problems.push(Problem::error(
+            "zip-name-encoding",
+            format!(
+                "entry {index} has a name that is not UTF-8: {:?}",
+                String::from_utf8_lossy(entry.name_raw())
+            ),
+        ));
+        return EntryOutcome::Refused;
+    };
+    if let Some(reason) = unsafe_member_path(&name) {
         problems.push(
-            Problem::error(
-                "zip-bomb",
-                format!(
-                    "declares {declared} bytes unpacked, over the limit of {} bytes",
-                    limits.max_unpacked_size
-                ),
-            )
-            .hint("raise --max-unpacked-size if this artifact really is that large"),
+            Problem::error("path-unsafe", format!("entry `{name}` {reason}"))
+                .hint("an installer could write outside its target directory; rebuild the archive"),
         );
-        return Ok(None);
+        return EntryOutcome::Refused;
     }
-    Ok(Some(CheckedZip {
-        archive,
-        members,
-        unpacked_size: declared,
-    }))
+    if entry.encrypted() {
+        problems.push(Problem::error(
+            "zip-encrypted",
+            format!("entry `{name}` is encrypted"),
+        ));
+        return EntryOutcome::Refused;
+    }
+    if !matches!(
+        entry.compression(),
+        CompressionMethod::Stored | CompressionMethod::Deflated
+    ) {
+        problems.push(Problem::error(
+            "zip-compression",
+            format!(
+                "entry `{name}` uses compression {:?}; only stored and deflated are allowed",
+                entry.compression()
+            ),
+        ));
+        return EntryOutcome::Refused;
+    }
+    if entry.is_symlink() {
+        check_symlink(archive, index, &name, problems);
+        return EntryOutcome::Link { size: entry.size() };
+    }
+    EntryOutcome::Member(Member {
+        index,
+        name,
+        size: entry.size(),
+        is_dir: entry.is_dir(),
+    })
+}
+
+/// Installers do not recreate symlinks, so one inside the archive is only a warning;
+/// one pointing outside is an error.
+fn check_symlink(
+    archive: &ZipArchive<SharedFile>,
+    index: usize,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) {
+    let target = read_member(&mut archive.clone(), index, 4096).unwrap_or_default();
+    let target = String::from_utf8_lossy(&target).into_owned();
+    if link_stays_inside(name, &target, "") {
+        problems.push(Problem::warning(
+            "zip-symlink",
+            format!(
+                "entry `{name}` is a symlink to `{target}`; installers do not recreate symlinks"
+            ),
+        ));
+    } else {
+        problems.push(Problem::error(
+            "symlink-escape",
+            format!("entry `{name}` is a symlink to `{target}`, outside the archive"),
+        ));
+    }
+}
+
+/// Why a member could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReadMemberError {
+    #[error(transparent)]
+    Zip(#[from] zip::result::ZipError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error("is larger than {limit} bytes")]
+    TooLarge { limit: u64 },
 }
 
 /// Reads a whole member, refusing more than `limit` bytes.
@@ -178,15 +243,12 @@ pub(crate) fn read_member(
     archive: &mut ZipArchive<SharedFile>,
     index: usize,
     limit: u64,
-) -> Result<Vec<u8>, String> {
-    let entry = archive.by_index(index).map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, ReadMemberError> {
+    let entry = archive.by_index(index)?;
     let mut data = Vec::new();
-    entry
-        .take(limit + 1)
-        .read_to_end(&mut data)
-        .map_err(|e| e.to_string())?;
+    entry.take(limit + 1).read_to_end(&mut data)?;
     if data.len() as u64 > limit {
-        return Err(format!("is larger than {limit} bytes"));
+        return Err(ReadMemberError::TooLarge { limit });
     }
     Ok(data)
 }

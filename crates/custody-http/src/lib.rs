@@ -113,18 +113,16 @@ impl HttpConfig {
 #[derive(Debug, Error)]
 pub enum HttpError {
     #[error("cannot build the HTTP client: {0}")]
-    Client(String),
-    #[error(
-        "cannot connect to {url}: {reason}{attempts}\nhint: check the URL and that the server is up and reachable from this machine"
-    )]
+    Client(#[source] reqwest::Error),
+    /// `reason` is the innermost cause as text (see [`describe`]): a reqwest error
+    /// quotes the URL, user info included, so the error value itself is not kept.
+    #[error("cannot connect to {url}: {reason}{attempts}")]
     Connect {
         url: String,
         reason: String,
         attempts: Attempts,
     },
-    #[error(
-        "{url} did not answer in time{attempts}\nhint: the server is slow or unreachable; retry later, or raise CUSTODY_HTTP_TIMEOUT"
-    )]
+    #[error("{url} did not answer in time{attempts}")]
     Timeout { url: String, attempts: Attempts },
     #[error("{url} answered {status}{attempts}")]
     Status {
@@ -132,16 +130,34 @@ pub enum HttpError {
         status: u16,
         attempts: Attempts,
     },
-    #[error(
-        "refusing to send credentials to {url} over plain HTTP\nhint: use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)"
-    )]
+    #[error("refusing to send credentials to {url} over plain HTTP")]
     InsecureTransport { url: String },
     #[error(
-        "{url} redirected to {location}, on another host or from HTTPS to HTTP; not following with credentials\nhint: use the final URL directly"
+        "{url} redirected to {location}, on another host or from HTTPS to HTTP; not following with credentials"
     )]
     UnsafeRedirect { url: String, location: String },
     #[error("`{0}` is not a valid URL")]
     BadUrl(String),
+}
+
+impl HttpError {
+    /// The fix to suggest, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Connect { .. } => {
+                "check the URL and that the server is up and reachable from this machine"
+            }
+            Self::Timeout { .. } => {
+                "the server is slow or unreachable; retry later, or raise CUSTODY_HTTP_TIMEOUT"
+            }
+            Self::InsecureTransport { .. } => {
+                "use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)"
+            }
+            Self::UnsafeRedirect { .. } => "use the final URL directly",
+            Self::Client(_) | Self::Status { .. } | Self::BadUrl(_) => return None,
+        };
+        Some(hint.to_owned())
+    }
 }
 
 /// `" (after 4 attempts)"`, or nothing for a single attempt.
@@ -224,7 +240,7 @@ pub fn client(config: &HttpConfig) -> Result<Client, HttpError> {
         .timeout(config.timeout)
         .redirect(policy)
         .build()
-        .map_err(|e| HttpError::Client(e.without_url().to_string()))
+        .map_err(|e| HttpError::Client(e.without_url()))
 }
 
 /// Why an attempt will be retried.
@@ -395,6 +411,12 @@ mod tests {
                 .to_string()
                 .starts_with("refusing to send credentials to http://pypi.example.org/")
         );
+        assert_eq!(
+            error.hint().as_deref(),
+            Some(
+                "use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)"
+            )
+        );
         assert!(check_transport(&Url::parse("http://pypi.example.org/").unwrap(), false).is_ok());
     }
 
@@ -465,5 +487,11 @@ mod tests {
             "{error}"
         );
         assert!(error.to_string().contains("(after 3 attempts)"), "{error}");
+        // The hint is data, never part of the message.
+        assert!(!error.to_string().contains("hint"), "{error}");
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("check the URL and that the server is up and reachable from this machine")
+        );
     }
 }

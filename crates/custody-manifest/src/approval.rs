@@ -10,7 +10,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::{Manifest, write_atomically};
+use crate::Manifest;
+use crate::sealed::{self, Refusal, Sealed, write_atomically};
 
 /// The approval format version this code writes and reads.
 pub const APPROVAL_VERSION: u32 = 1;
@@ -81,33 +82,27 @@ pub enum ApprovalError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not a custody approval record: {source}\nhint: pass the file `approve-gate --out` wrote"
-    )]
+    #[error("`{path}` is not a custody approval record: {source}")]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
     #[error(
-        "`{path}` is approval record version {found}; this custody reads version {APPROVAL_VERSION}\nhint: use the custody release that wrote it, or a newer one"
+        "`{path}` is approval record version {found}; this custody reads version {APPROVAL_VERSION}"
     )]
     Version { path: PathBuf, found: u32 },
     #[error(
-        "`{path}` was modified after it was written: its content hashes to {actual}, but it records {recorded}\nhint: approval records must not be edited; run `approve-gate` again"
+        "`{path}` was modified after it was written: its content hashes to {actual}, but it records {recorded}"
     )]
     Tampered {
         path: PathBuf,
         recorded: String,
         actual: String,
     },
-    #[error(
-        "`{path}` does not approve this release: the decision was `{decision}`\nhint: only an approved record allows publishing; run `approve-gate` again for a new decision"
-    )]
+    #[error("`{path}` does not approve this release: the decision was `{decision}`")]
     NotApproved { path: PathBuf, decision: Decision },
-    #[error(
-        "`{path}` approves manifest {approved}, but the manifest to publish is {actual}\nhint: the artifacts changed after approval; approve the manifest you mean to publish"
-    )]
+    #[error("`{path}` approves manifest {approved}, but the manifest to publish is {actual}")]
     WrongManifest {
         path: PathBuf,
         approved: String,
@@ -122,6 +117,28 @@ pub enum ApprovalError {
 }
 
 impl ApprovalError {
+    /// The fix to suggest, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "pass the file `approve-gate --out` wrote"
+            }
+            Self::Parse { .. } => "pass the file `approve-gate --out` wrote",
+            Self::Version { .. } => "use the custody release that wrote it, or a newer one",
+            Self::Tampered { .. } => {
+                "approval records must not be edited; run `approve-gate` again"
+            }
+            Self::NotApproved { .. } => {
+                "only an approved record allows publishing; run `approve-gate` again for a new decision"
+            }
+            Self::WrongManifest { .. } => {
+                "the artifacts changed after approval; approve the manifest you mean to publish"
+            }
+            Self::Read { .. } | Self::Write { .. } => return None,
+        };
+        Some(hint.to_owned())
+    }
+
     /// The same error naming the record as `shown` (a path relative to the working
     /// directory, as people typed it).
     #[must_use]
@@ -194,7 +211,7 @@ impl Approval {
     }
 
     pub fn compute_digest(&self) -> String {
-        crate::seal_digest(self)
+        sealed::seal_digest(self)
     }
 
     /// Reads a record and checks its version and its seal.
@@ -203,38 +220,21 @@ impl Approval {
             path: path.to_owned(),
             source,
         })?;
-        let parse = |source| ApprovalError::Parse {
-            path: path.to_owned(),
-            source,
-        };
-        let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
-        if let Some(found) = value
-            .get("approval_version")
-            .and_then(serde_json::Value::as_u64)
-            && found != u64::from(APPROVAL_VERSION)
-        {
-            return Err(ApprovalError::Version {
-                path: path.to_owned(),
-                found: u32::try_from(found).unwrap_or(u32::MAX),
-            });
-        }
-        let approval: Self = serde_json::from_value(value).map_err(parse)?;
-        let actual = approval.compute_digest();
-        if actual != approval.digest {
-            return Err(ApprovalError::Tampered {
-                path: path.to_owned(),
-                recorded: approval.digest,
+        let path = path.to_owned();
+        sealed::parse(&text).map_err(|refusal| match refusal {
+            Refusal::Parse(source) => ApprovalError::Parse { path, source },
+            Refusal::Version(found) => ApprovalError::Version { path, found },
+            Refusal::Tampered { recorded, actual } => ApprovalError::Tampered {
+                path,
+                recorded,
                 actual,
-            });
-        }
-        Ok(approval)
+            },
+        })
     }
 
     /// Pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("an approval always serializes");
-        text.push('\n');
-        text
+        sealed::to_json(self)
     }
 
     /// Writes the record atomically.
@@ -262,6 +262,15 @@ impl Approval {
             });
         }
         Ok(())
+    }
+}
+
+impl Sealed for Approval {
+    const VERSION_FIELD: &'static str = "approval_version";
+    const VERSION: u32 = APPROVAL_VERSION;
+
+    fn recorded_digest(&self) -> &str {
+        &self.digest
     }
 }
 

@@ -12,7 +12,7 @@ use crate::model::{Artifact, Job, Manifest, Selection};
 #[derive(Debug, Error)]
 pub enum CombineError {
     #[error(
-        "`{file_name}` differs between `{first}` (sha256 {first_sha256}) and `{second}` (sha256 {second_sha256})\nhint: two jobs built different files under one name; collect each file in one job only, or make the build reproducible (SOURCE_DATE_EPOCH)"
+        "`{file_name}` differs between `{first}` (sha256 {first_sha256}) and `{second}` (sha256 {second_sha256})"
     )]
     Conflict {
         file_name: String,
@@ -21,14 +21,26 @@ pub enum CombineError {
         second: PathBuf,
         second_sha256: String,
     },
-    #[error("nothing to merge\nhint: pass the manifests of every matrix job")]
+    #[error("nothing to merge")]
     NothingToMerge,
-    #[error("no artifact matches {criteria}{kinds}\nhint: the manifest has {available}")]
+    #[error("no artifact matches {criteria}{kinds}")]
     NothingSelected {
         criteria: String,
         kinds: String,
+        /// What the manifest does hold (`labels python=3.8 and kinds wheel`).
         available: String,
     },
+}
+
+impl CombineError {
+    /// The fix to suggest.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::Conflict { .. } => "two jobs built different files under one name; collect each file in one job only, or make the build reproducible (SOURCE_DATE_EPOCH)".to_owned(),
+            Self::NothingToMerge => "pass the manifests of every matrix job".to_owned(),
+            Self::NothingSelected { available, .. } => format!("the manifest has {available}"),
+        })
+    }
 }
 
 /// Merges manifests: jobs are united, artifacts with the same file name must be the

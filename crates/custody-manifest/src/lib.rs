@@ -6,16 +6,15 @@
 mod approval;
 mod combine;
 mod model;
+mod sealed;
 mod verify;
 
 pub use approval::{
     APPROVAL_VERSION, Approval, ApprovalError, ApprovedFile, Decision, approval_schema,
 };
 pub use combine::{CombineError, merge, select};
-pub use model::{
-    Artifact, Job, MANIFEST_VERSION, Manifest, ManifestError, Selection, canonical_json,
-    seal_digest, write_atomically,
-};
+pub use model::{Artifact, Job, MANIFEST_VERSION, Manifest, ManifestError, Selection};
+pub use sealed::{canonical_json, seal_digest, write_atomically};
 pub use verify::{
     DirReport, EntryReport, FileCheck, candidates, check_file, index_dir, verify_dir,
 };

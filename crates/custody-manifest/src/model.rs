@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::sealed::{self, Refusal, Sealed, canonical_json, seal_digest, write_atomically};
+
 /// The manifest format version this code writes and reads.
 pub const MANIFEST_VERSION: u32 = 1;
 
@@ -138,20 +140,16 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not a custody manifest: {source}\nhint: pass the file `collect-artifacts collect --out` wrote"
-    )]
+    #[error("`{path}` is not a custody manifest: {source}")]
     Parse {
         path: PathBuf,
         #[source]
         source: serde_json::Error,
     },
-    #[error(
-        "`{path}` is manifest version {found}; this custody reads version {MANIFEST_VERSION}\nhint: use the custody release that wrote it, or a newer one"
-    )]
+    #[error("`{path}` is manifest version {found}; this custody reads version {MANIFEST_VERSION}")]
     Version { path: PathBuf, found: u32 },
     #[error(
-        "`{path}` was modified after it was written: its content hashes to {actual}, but it records {recorded}\nhint: regenerate it with `collect-artifacts`; manifests must not be edited by hand"
+        "`{path}` was modified after it was written: its content hashes to {actual}, but it records {recorded}"
     )]
     Tampered {
         path: PathBuf,
@@ -167,6 +165,22 @@ pub enum ManifestError {
 }
 
 impl ManifestError {
+    /// The fix to suggest, where there is one.
+    pub fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Read { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                "pass the file `collect-artifacts collect --out` wrote"
+            }
+            Self::Parse { .. } => "pass the file `collect-artifacts collect --out` wrote",
+            Self::Version { .. } => "use the custody release that wrote it, or a newer one",
+            Self::Tampered { .. } => {
+                "regenerate it with `collect-artifacts`; manifests must not be edited by hand"
+            }
+            Self::Read { .. } | Self::Write { .. } => return None,
+        };
+        Some(hint.to_owned())
+    }
+
     /// The same error naming the manifest as `shown` (a path relative to the working
     /// directory, as people typed it).
     #[must_use]
@@ -241,42 +255,21 @@ impl Manifest {
 
     /// Parses manifest text (`path` is for messages).
     pub fn from_json(text: &str, path: &Path) -> Result<Self, ManifestError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|source| ManifestError::Parse {
-                path: path.to_owned(),
-                source,
-            })?;
-        if let Some(found) = value
-            .get("manifest_version")
-            .and_then(serde_json::Value::as_u64)
-            && found != u64::from(MANIFEST_VERSION)
-        {
-            return Err(ManifestError::Version {
-                path: path.to_owned(),
-                found: u32::try_from(found).unwrap_or(u32::MAX),
-            });
-        }
-        let manifest: Self =
-            serde_json::from_value(value).map_err(|source| ManifestError::Parse {
-                path: path.to_owned(),
-                source,
-            })?;
-        let actual = manifest.compute_digest();
-        if actual != manifest.digest {
-            return Err(ManifestError::Tampered {
-                path: path.to_owned(),
-                recorded: manifest.digest.clone(),
+        let path = path.to_owned();
+        sealed::parse(text).map_err(|refusal| match refusal {
+            Refusal::Parse(source) => ManifestError::Parse { path, source },
+            Refusal::Version(found) => ManifestError::Version { path, found },
+            Refusal::Tampered { recorded, actual } => ManifestError::Tampered {
+                path,
+                recorded,
                 actual,
-            });
-        }
-        Ok(manifest)
+            },
+        })
     }
 
     /// Pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("a manifest always serializes");
-        text.push('\n');
-        text
+        sealed::to_json(self)
     }
 
     /// Writes the manifest atomically (a temporary file renamed into place), so a
@@ -329,65 +322,11 @@ impl Manifest {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(&dir)?;
-    file.write_all(bytes)?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
-}
+impl Sealed for Manifest {
+    const VERSION_FIELD: &'static str = "manifest_version";
+    const VERSION: u32 = MANIFEST_VERSION;
 
-/// The seal of a JSON document: `sha256:` of the canonical JSON of `document` without
-/// its top-level `digest` field. Manifests and approval records are sealed this way.
-pub fn seal_digest(document: &impl Serialize) -> String {
-    let mut value = serde_json::to_value(document).expect("custody documents always serialize");
-    if let Some(object) = value.as_object_mut() {
-        object.remove("digest");
+    fn recorded_digest(&self) -> &str {
+        &self.digest
     }
-    format!(
-        "sha256:{}",
-        hex::encode(Sha256::digest(canonical_json(&value)))
-    )
-}
-
-/// JSON with object keys sorted and no whitespace: the form digests are taken of.
-pub fn canonical_json(value: &serde_json::Value) -> Vec<u8> {
-    fn write(value: &serde_json::Value, out: &mut Vec<u8>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push(b'{');
-                for (i, key) in keys.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend(serde_json::to_vec(key).expect("strings serialize"));
-                    out.push(b':');
-                    write(&map[*key], out);
-                }
-                out.push(b'}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write(item, out);
-                }
-                out.push(b']');
-            }
-            other => out.extend(serde_json::to_vec(other).expect("scalars serialize")),
-        }
-    }
-    let mut out = Vec::new();
-    write(value, &mut out);
-    out
 }
