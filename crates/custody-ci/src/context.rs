@@ -1,62 +1,15 @@
 //! Detects which CI system runs the step and reads what it says about the build:
 //! commit, ref, pull request, build link, job and repository.
 
-use std::fmt;
 use std::path::Path;
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
 
 use crate::env::Env;
+use crate::git_ref::GitRef;
+use crate::provider::{Provider, UnknownProvider};
 use crate::vars;
-
-/// The CI system a step runs under.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Provider {
-    AzurePipelines,
-    GithubActions,
-    GitlabCi,
-    /// A terminal or a CI system we do not know.
-    #[default]
-    None,
-}
-
-impl Provider {
-    /// The name used in `--json` and manifests (`azure-pipelines`, ...).
-    pub fn id(self) -> &'static str {
-        match self {
-            Self::AzurePipelines => "azure-pipelines",
-            Self::GithubActions => "github-actions",
-            Self::GitlabCi => "gitlab-ci",
-            Self::None => "none",
-        }
-    }
-
-    fn from_id(id: &str) -> Option<Self> {
-        [
-            Self::AzurePipelines,
-            Self::GithubActions,
-            Self::GitlabCi,
-            Self::None,
-        ]
-        .into_iter()
-        .find(|provider| provider.id() == id)
-    }
-}
-
-impl fmt::Display for Provider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::AzurePipelines => "Azure Pipelines",
-            Self::GithubActions => "GitHub Actions",
-            Self::GitlabCi => "GitLab CI",
-            Self::None => "no CI",
-        })
-    }
-}
 
 /// The pull or merge request a build runs for.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -80,62 +33,52 @@ pub struct PullRequest {
 /// What the CI system says about the current build.
 ///
 /// Every field but `provider` is optional: a local run knows little, and each CI
-/// system leaves some out. Serialized into manifests, so field names are stable.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(default)]
+/// system leaves some out. Serialized into manifests with the ref as the `git_ref`,
+/// `branch` and `tag` fields manifests have always had (see `context_json.rs`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(
+    into = "crate::context_json::CiContextJson",
+    try_from = "crate::context_json::CiContextJson"
+)]
 pub struct CiContext {
     pub provider: Provider,
     /// The commit the build checked out (for a pull request, often a merge commit).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// The full git ref: `refs/heads/main`, `refs/tags/v1.0`, `refs/pull/7/merge`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub git_ref: Option<String>,
-    /// The branch name when the build is for a branch (not for a tag).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    /// The tag name when the build is for a tag.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub tag: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// What the build checked out: a branch, a tag, a pull request's ref, ...
+    pub git_ref: GitRef,
+    /// The pull or merge request the build runs for. Independent of `git_ref`: GitHub's
+    /// `pull_request_target` runs for a request on its base branch.
     pub pull_request: Option<PullRequest>,
     /// Why the build runs, in the CI system's own words (`IndividualCI`, `push`,
     /// `pull_request`, `merge_request_event`, `Manual`, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub trigger: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_number: Option<String>,
     /// A link to the run, for people.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub build_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub job: Option<String>,
     /// The repository slug (`owner/name`; GitLab: `group/subgroup/name`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
     /// The web server of the forge (`https://github.com`, `https://gitlab.com`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub server_url: Option<String>,
     /// Who started the build.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
     /// The repository's default branch, where the CI system tells it.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub default_branch: Option<String>,
 }
 
 impl CiContext {
-    /// Reads the context from `env`. `CUSTODY_CI_PROVIDER` overrides detection; otherwise
-    /// the first of Azure (`TF_BUILD`), GitHub (`GITHUB_ACTIONS`) and GitLab (`GITLAB_CI`)
-    /// that is set wins. Outside CI the context is empty but for the provider: call
-    /// [`CiContext::with_local_git`] to fill commit and ref from a checkout.
-    pub fn detect(env: &Env) -> Self {
-        let provider = env
-            .get(vars::CUSTODY_CI_PROVIDER)
-            .and_then(Provider::from_id)
-            .unwrap_or_else(|| detect_provider(env));
+    /// Reads the context from `env`. `CUSTODY_CI_PROVIDER` overrides detection (an
+    /// unknown value is an error); otherwise the first of Azure (`TF_BUILD`), GitHub
+    /// (`GITHUB_ACTIONS`) and GitLab (`GITLAB_CI`) that is set wins. Outside CI the
+    /// context is empty but for the provider: call [`CiContext::with_local_git`] to fill
+    /// commit and ref from a checkout.
+    pub fn detect(env: &Env) -> Result<Self, UnknownProvider> {
+        Ok(Self::for_provider(Provider::detect(env)?, env))
+    }
+
+    /// Reads what `provider` says about the build from `env`.
+    pub fn for_provider(provider: Provider, env: &Env) -> Self {
         match provider {
             Provider::AzurePipelines => azure(env),
             Provider::GithubActions => github(env),
@@ -149,7 +92,7 @@ impl CiContext {
         self.provider != Provider::None
     }
 
-    /// Fills commit, ref, branch and tag from the git checkout at `dir` where the CI
+    /// Fills commit and ref (branch or tag) from the git checkout at `dir` where the CI
     /// system did not say. Quietly leaves them empty when `dir` is no checkout or git is
     /// missing: a local run without git is still a valid run.
     #[must_use]
@@ -170,45 +113,20 @@ impl CiContext {
         if self.commit.is_none() {
             self.commit = git(&["rev-parse", "--verify", "-q", "HEAD"]);
         }
-        if self.git_ref.is_none() {
+        if !self.git_ref.is_known() {
             if let Some(tag) = git(&["describe", "--tags", "--exact-match", "HEAD"]) {
-                self.git_ref = Some(format!("refs/tags/{tag}"));
-                self.tag = Some(tag);
+                self.git_ref = GitRef::Tag(tag);
             } else if let Some(branch) = git(&["symbolic-ref", "-q", "--short", "HEAD"]) {
-                self.git_ref = Some(format!("refs/heads/{branch}"));
-                self.branch = Some(branch);
+                self.git_ref = GitRef::Branch(branch);
             }
         }
         self
     }
 }
 
-fn detect_provider(env: &Env) -> Provider {
-    if env.is_true(vars::TF_BUILD) {
-        Provider::AzurePipelines
-    } else if env.is_true(vars::GITHUB_ACTIONS) {
-        Provider::GithubActions
-    } else if env.is_true(vars::GITLAB_CI) {
-        Provider::GitlabCi
-    } else {
-        Provider::None
-    }
-}
-
-/// Splits a full ref into (branch, tag). A pull-request ref is neither.
-fn branch_and_tag(git_ref: Option<&str>) -> (Option<String>, Option<String>) {
-    match git_ref {
-        Some(r) => {
-            if let Some(tag) = r.strip_prefix("refs/tags/") {
-                (None, Some(tag.to_owned()))
-            } else if let Some(branch) = r.strip_prefix("refs/heads/") {
-                (Some(branch.to_owned()), None)
-            } else {
-                (None, None)
-            }
-        }
-        None => (None, None),
-    }
+/// The full ref in `name` (`refs/heads/main`, ...), parsed.
+fn full_ref(env: &Env, name: &str) -> GitRef {
+    env.get(name).map_or(GitRef::Unknown, GitRef::parse)
 }
 
 fn strip_heads(branch: &str) -> String {
@@ -218,23 +136,18 @@ fn strip_heads(branch: &str) -> String {
         .to_owned()
 }
 
-/// `refs/pull/12/merge` or `refs/pull/12/head` → 12.
-fn pull_number_from_ref(git_ref: &str) -> Option<u64> {
-    let rest = git_ref.strip_prefix("refs/pull/")?;
-    rest.split('/').next()?.parse().ok()
-}
-
 fn azure(env: &Env) -> CiContext {
-    let git_ref = env.string(vars::BUILD_SOURCEBRANCH);
-    let (branch, tag) = branch_and_tag(git_ref.as_deref());
+    let git_ref = full_ref(env, vars::BUILD_SOURCEBRANCH);
     let trigger = env.string(vars::BUILD_REASON);
     let number = env
         .get(vars::SYSTEM_PULLREQUEST_PULLREQUESTNUMBER)
         .or_else(|| env.get(vars::SYSTEM_PULLREQUEST_PULLREQUESTID))
         .and_then(|n| n.parse().ok())
-        .or_else(|| git_ref.as_deref().and_then(pull_number_from_ref));
+        .or_else(|| git_ref.pull_request_number());
     let pull_request = number
-        .filter(|_| trigger.as_deref() == Some("PullRequest") || git_ref_is_pull(git_ref.as_ref()))
+        .filter(|_| {
+            trigger.as_deref() == Some("PullRequest") || matches!(git_ref, GitRef::PullRequest(_))
+        })
         .map(|number| PullRequest {
             number,
             head_branch: env
@@ -264,8 +177,6 @@ fn azure(env: &Env) -> CiContext {
         provider: Provider::AzurePipelines,
         commit: env.string(vars::BUILD_SOURCEVERSION),
         git_ref,
-        branch,
-        tag,
         pull_request,
         trigger,
         build_id,
@@ -281,30 +192,25 @@ fn azure(env: &Env) -> CiContext {
     }
 }
 
-fn git_ref_is_pull(git_ref: Option<&String>) -> bool {
-    git_ref.is_some_and(|r| r.starts_with("refs/pull/"))
-}
-
 fn github(env: &Env) -> CiContext {
-    let git_ref = env.string(vars::GITHUB_REF);
-    let (mut branch, mut tag) = branch_and_tag(git_ref.as_deref());
+    let mut git_ref = full_ref(env, vars::GITHUB_REF);
     // GITHUB_REF_TYPE is authoritative where the ref is short or missing.
-    match (
-        env.get(vars::GITHUB_REF_TYPE),
-        env.get(vars::GITHUB_REF_NAME),
-    ) {
-        (Some("tag"), Some(name)) if tag.is_none() => tag = Some(name.to_owned()),
-        (Some("branch"), Some(name)) if branch.is_none() && !git_ref_is_pull(git_ref.as_ref()) => {
-            branch = Some(name.to_owned());
+    if matches!(git_ref, GitRef::Other(_) | GitRef::Unknown) {
+        match (
+            env.get(vars::GITHUB_REF_TYPE),
+            env.get(vars::GITHUB_REF_NAME),
+        ) {
+            (Some("tag"), Some(name)) => git_ref = GitRef::Tag(name.to_owned()),
+            (Some("branch"), Some(name)) => git_ref = GitRef::Branch(name.to_owned()),
+            _ => {}
         }
-        _ => {}
     }
     let event = read_event_payload(env);
     let pr_payload = event.as_ref().and_then(|e| e.get("pull_request"));
     let number = pr_payload
         .and_then(|pr| pr.get("number"))
         .and_then(serde_json::Value::as_u64)
-        .or_else(|| git_ref.as_deref().and_then(pull_number_from_ref));
+        .or_else(|| git_ref.pull_request_number());
     let repository = env.string(vars::GITHUB_REPOSITORY);
     let pull_request = number.map(|number| {
         let str_at = |path: &[&str]| -> Option<String> {
@@ -345,8 +251,6 @@ fn github(env: &Env) -> CiContext {
         provider: Provider::GithubActions,
         commit: env.string(vars::GITHUB_SHA),
         git_ref,
-        branch,
-        tag,
         pull_request,
         trigger: env.string(vars::GITHUB_EVENT_NAME),
         build_id,
@@ -376,11 +280,12 @@ fn gitlab(env: &Env) -> CiContext {
     let number = env
         .get(vars::CI_MERGE_REQUEST_IID)
         .and_then(|n| n.parse().ok());
-    let git_ref = match (&tag, &branch, number) {
-        (Some(tag), _, _) => Some(format!("refs/tags/{tag}")),
-        (None, Some(branch), _) => Some(format!("refs/heads/{branch}")),
-        (None, None, Some(n)) => Some(format!("refs/merge-requests/{n}/head")),
-        (None, None, None) => None,
+    // GitLab names the tag or the branch, never both; a tag wins should it ever do.
+    let git_ref = match (tag, branch, number) {
+        (Some(tag), _, _) => GitRef::Tag(tag),
+        (None, Some(branch), _) => GitRef::Branch(branch),
+        (None, None, Some(n)) => GitRef::PullRequest(format!("refs/merge-requests/{n}/head")),
+        (None, None, None) => GitRef::Unknown,
     };
     let pull_request = number.map(|number| PullRequest {
         number,
@@ -399,8 +304,6 @@ fn gitlab(env: &Env) -> CiContext {
         provider: Provider::GitlabCi,
         commit: env.string(vars::CI_COMMIT_SHA),
         git_ref,
-        branch,
-        tag,
         pull_request,
         trigger: env.string(vars::CI_PIPELINE_SOURCE),
         build_id: env.string(vars::CI_PIPELINE_ID),
@@ -420,7 +323,7 @@ mod tests {
 
     #[test]
     fn nothing_set_is_no_ci() {
-        let context = CiContext::detect(&Env::default());
+        let context = CiContext::detect(&Env::default()).unwrap();
         assert_eq!(context, CiContext::default());
         assert!(!context.is_ci());
     }
@@ -438,10 +341,11 @@ mod tests {
             ("SYSTEM_JOBDISPLAYNAME", "Build Python37 x86"),
             ("BUILD_REPOSITORY_NAME", "data61/clkhash"),
         ]);
-        let context = CiContext::detect(&env);
+        let context = CiContext::detect(&env).unwrap();
         assert_eq!(context.provider, Provider::AzurePipelines);
-        assert_eq!(context.tag.as_deref(), Some("v0.18.3"));
-        assert_eq!(context.branch, None);
+        assert_eq!(context.git_ref, GitRef::Tag("v0.18.3".into()));
+        assert_eq!(context.git_ref.tag(), Some("v0.18.3"));
+        assert_eq!(context.git_ref.branch(), None);
         assert_eq!(context.commit.as_deref(), Some("abc123"));
         assert_eq!(
             context.build_url.as_deref(),
@@ -463,15 +367,19 @@ mod tests {
             ("SYSTEM_PULLREQUEST_SOURCECOMMITID", "def456"),
             ("SYSTEM_PULLREQUEST_ISFORK", "True"),
         ]);
-        let context = CiContext::detect(&env);
+        let context = CiContext::detect(&env).unwrap();
         let pr = context.pull_request.expect("a pull request");
         assert_eq!(pr.number, 7);
         assert_eq!(pr.head_branch.as_deref(), Some("feature"));
         assert_eq!(pr.base_branch.as_deref(), Some("master"));
         assert_eq!(pr.head_commit.as_deref(), Some("def456"));
         assert_eq!(pr.from_fork, Some(true));
-        assert_eq!(context.branch, None);
-        assert_eq!(context.tag, None);
+        assert_eq!(
+            context.git_ref,
+            GitRef::PullRequest("refs/pull/7/merge".into())
+        );
+        assert_eq!(context.git_ref.branch(), None);
+        assert_eq!(context.git_ref.tag(), None);
     }
 
     #[test]
@@ -497,8 +405,12 @@ mod tests {
             ("GITHUB_RUN_ID", "99"),
             ("GITHUB_SHA", "merge1"),
         ]);
-        let context = CiContext::detect(&env);
-        assert_eq!(context.branch, None, "a PR merge ref is not a branch");
+        let context = CiContext::detect(&env).unwrap();
+        assert_eq!(
+            context.git_ref.branch(),
+            None,
+            "a PR merge ref is not a branch"
+        );
         let pr = context.pull_request.expect("a pull request");
         assert_eq!(pr.number, 12);
         assert_eq!(pr.head_commit.as_deref(), Some("h1"));
@@ -520,23 +432,78 @@ mod tests {
             ("CI_PROJECT_PATH", "group/sub/project"),
             ("CI_DEFAULT_BRANCH", "main"),
         ]);
-        let context = CiContext::detect(&env);
+        let context = CiContext::detect(&env).unwrap();
         assert_eq!(context.provider, Provider::GitlabCi);
-        assert_eq!(context.git_ref.as_deref(), Some("refs/tags/v1.2.0"));
-        assert_eq!(context.tag.as_deref(), Some("v1.2.0"));
+        assert_eq!(context.git_ref.full().as_deref(), Some("refs/tags/v1.2.0"));
+        assert_eq!(context.git_ref.tag(), Some("v1.2.0"));
         assert_eq!(context.repository.as_deref(), Some("group/sub/project"));
     }
 
     #[test]
     fn provider_override_wins() {
         let env = Env::from_pairs([("GITHUB_ACTIONS", "true"), ("CUSTODY_CI_PROVIDER", "none")]);
-        assert_eq!(CiContext::detect(&env).provider, Provider::None);
+        assert_eq!(CiContext::detect(&env).unwrap().provider, Provider::None);
+    }
+
+    #[test]
+    fn an_unknown_provider_override_is_an_error() {
+        let env = Env::from_pairs([("TF_BUILD", "True"), ("CUSTODY_CI_PROVIDER", "bogus")]);
+        assert_eq!(
+            CiContext::detect(&env),
+            Err(UnknownProvider {
+                value: "bogus".into()
+            })
+        );
+        let env = Env::from_pairs([
+            ("CUSTODY_CI_PROVIDER", "Azure"),
+            ("BUILD_SOURCEBRANCH", "refs/heads/main"),
+        ]);
+        let context = CiContext::detect(&env).unwrap();
+        assert_eq!(context.provider, Provider::AzurePipelines);
+        assert_eq!(context.git_ref, GitRef::Branch("main".into()));
+    }
+
+    #[test]
+    fn github_ref_type_names_the_ref_where_github_ref_does_not() {
+        let env = Env::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REF_TYPE", "tag"),
+            ("GITHUB_REF_NAME", "v1.0"),
+        ]);
+        assert_eq!(
+            CiContext::detect(&env).unwrap().git_ref,
+            GitRef::Tag("v1.0".into())
+        );
+        // The full ref wins where it says more.
+        let env = Env::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REF", "refs/pull/3/merge"),
+            ("GITHUB_REF_TYPE", "branch"),
+            ("GITHUB_REF_NAME", "3/merge"),
+        ]);
+        let context = CiContext::detect(&env).unwrap();
+        assert_eq!(
+            context.git_ref,
+            GitRef::PullRequest("refs/pull/3/merge".into())
+        );
+        assert_eq!(context.pull_request.map(|pr| pr.number), Some(3));
+    }
+
+    #[test]
+    fn gitlab_merge_request_ref() {
+        let env = Env::from_pairs([("GITLAB_CI", "true"), ("CI_MERGE_REQUEST_IID", "3")]);
+        let context = CiContext::detect(&env).unwrap();
+        assert_eq!(
+            context.git_ref,
+            GitRef::PullRequest("refs/merge-requests/3/head".into())
+        );
+        assert_eq!(context.pull_request.map(|pr| pr.number), Some(3));
     }
 
     #[test]
     fn context_round_trips_through_json() {
         let env = Env::from_pairs([("GITLAB_CI", "true"), ("CI_MERGE_REQUEST_IID", "3")]);
-        let context = CiContext::detect(&env);
+        let context = CiContext::detect(&env).unwrap();
         let json = serde_json::to_string(&context).unwrap();
         assert!(json.contains(r#""provider":"gitlab-ci""#), "{json}");
         let back: CiContext = serde_json::from_str(&json).unwrap();

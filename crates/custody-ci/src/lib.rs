@@ -2,8 +2,13 @@
 //! value, and the CI context (provider, commit, ref, pull request, build link, job).
 
 mod context;
+mod context_json;
 mod env;
+mod git_ref;
+mod provider;
 pub mod vars;
 
-pub use context::{CiContext, Provider, PullRequest};
+pub use context::{CiContext, PullRequest};
 pub use env::Env;
+pub use git_ref::GitRef;
+pub use provider::{Provider, UnknownProvider};

@@ -81,7 +81,8 @@ pub const CI: &str = "CI";
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Forces colour on even when output is not a terminal (CI logs render ANSI).
 pub const FORCE_COLOR: &str = "FORCE_COLOR";
-/// Overrides provider detection (`azure-pipelines`, `github-actions`, `gitlab-ci`, `none`).
+/// Overrides provider detection: `azure`, `github`, `gitlab` or `none` (or the long names
+/// `azure-pipelines`, `github-actions`, `gitlab-ci`), in any case.
 pub const CUSTODY_CI_PROVIDER: &str = "CUSTODY_CI_PROVIDER";
 
 // Credentials read by the publishing steps.

@@ -11,11 +11,12 @@ pub mod problems;
 mod progress;
 
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use custody_ci::{CiContext, Env};
+use custody_ci::{CiContext, Env, Provider};
 use custody_output::{Context, ExitStatus, NoProgress, Output, OutputConfig, Progress};
 
 pub use failure::{Diagnose, Failure, StepResult};
@@ -61,63 +62,113 @@ where
         }
     };
     let env = Env::from_process();
+    let shell = Shell {
+        global: args.global().clone(),
+        stderr_is_terminal: std::io::stderr().is_terminal(),
+    };
+    // The output is set up first, for the CI system as far as it is known, so a context
+    // that cannot be built is reported like any failure.
+    let ci = CiContext::detect(&env);
+    let provider = match &ci {
+        Ok(ci) => ci.provider,
+        Err(_) => Provider::from_variables(&env),
+    };
+    let mut out = shell.output(&env, provider);
+    let ci = match ci {
+        Ok(ci) => ci,
+        Err(error) => return finish(&mut out, Err(error.into())),
+    };
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
-        Err(error) => {
-            let _ = writeln_stderr(&format!(
-                "error: cannot read the working directory: {error}"
-            ));
-            return ExitStatus::Environment.into();
+        Err(error) => return finish(&mut out, Err(WorkingDirectory(error).into())),
+    };
+    let mut context = shell.context(env, cwd, ci, out);
+    let result = step(args, &mut context);
+    finish(&mut context.out, result)
+}
+
+/// What the shell knows before the step runs: the global options and the terminal.
+struct Shell {
+    global: GlobalArgs,
+    stderr_is_terminal: bool,
+}
+
+impl Shell {
+    /// The step's context: outside CI, the git checkout at `cwd` fills commit and ref.
+    fn context(&self, env: Env, cwd: PathBuf, ci: CiContext, out: Output) -> Context {
+        let ci = if ci.is_ci() {
+            ci
+        } else {
+            ci.with_local_git(&cwd)
+        };
+        Context {
+            progress: self.progress(ci.is_ci()),
+            interactive: std::io::stdin().is_terminal() && self.stderr_is_terminal,
+            env,
+            cwd,
+            ci,
+            out,
         }
-    };
-    let global = args.global().clone();
-    let ci = CiContext::detect(&env);
-    let ci = if ci.is_ci() {
-        ci
-    } else {
-        ci.with_local_git(&cwd)
-    };
-    let stderr_is_terminal = std::io::stderr().is_terminal();
-    let mut config = OutputConfig::from_env(&env, ci.provider, stderr_is_terminal);
-    config.json = global.json;
-    config.quiet = global.quiet;
-    let out = Output::new(
-        config,
-        Box::new(std::io::stdout()),
-        Box::new(std::io::stderr()),
-    );
-    let progress: Arc<dyn Progress> = if global.quiet {
-        Arc::new(NoProgress)
-    } else if stderr_is_terminal && !ci.is_ci() {
-        Arc::new(TerminalProgress::new())
-    } else {
-        Arc::new(LineProgress::new(ci.is_ci()))
-    };
-    let interactive = std::io::stdin().is_terminal() && stderr_is_terminal;
-    let mut context = Context {
-        env,
-        cwd,
-        ci,
-        out,
-        progress,
-        interactive,
-    };
-    let status = match step(args, &mut context) {
+    }
+
+    fn output(&self, env: &Env, provider: Provider) -> Output {
+        let mut config = OutputConfig::from_env(env, provider, self.stderr_is_terminal);
+        config.json = self.global.json;
+        config.quiet = self.global.quiet;
+        Output::new(
+            config,
+            Box::new(std::io::stdout()),
+            Box::new(std::io::stderr()),
+        )
+    }
+
+    /// Bars on a terminal, one line per item in CI logs, nothing with `--quiet`.
+    fn progress(&self, is_ci: bool) -> Arc<dyn Progress> {
+        if self.global.quiet {
+            Arc::new(NoProgress)
+        } else if self.stderr_is_terminal && !is_ci {
+            Arc::new(TerminalProgress::new())
+        } else {
+            Arc::new(LineProgress::new(is_ci))
+        }
+    }
+}
+
+/// Reports a failure (first line, causes, `hint:` from the error's data) and turns the
+/// result into the exit code.
+fn finish(out: &mut Output, result: StepResult) -> ExitCode {
+    let status = match result {
         Ok(status) => status,
         Err(failure) => {
-            let _ = context
-                .out
-                .report_error(&*failure.error, failure.hint.as_deref());
+            let _ = out.report_error(&*failure.error, failure.hint.as_deref());
             failure.status
         }
     };
-    let _ = context.out.flush();
+    let _ = out.flush();
     status.into()
 }
 
-fn writeln_stderr(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    writeln!(std::io::stderr(), "{text}")
+/// The process has no readable working directory (it was deleted, or access is denied).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the working directory")]
+struct WorkingDirectory(#[source] std::io::Error);
+
+impl Diagnose for WorkingDirectory {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Environment
+    }
+}
+
+/// A `CUSTODY_CI_PROVIDER` that names no CI system: wrong usage, caught before the step
+/// runs, since the step would otherwise run as if outside CI.
+impl Diagnose for custody_ci::UnknownProvider {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Usage
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(custody_ci::UnknownProvider::hint(self))
+    }
 }
 
 /// Lets [`run`] find the global options inside a step's parser.

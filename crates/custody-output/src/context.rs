@@ -33,7 +33,7 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// A context over `env` rooted at `cwd`, with captured output and no progress.
     pub fn for_test(env: Env, cwd: &Path) -> (Self, Captured) {
-        let ci = CiContext::detect(&env);
+        let ci = CiContext::detect(&env).expect("a test environment names a known CI provider");
         let mut config = OutputConfig::from_env(&env, ci.provider, false);
         config.color = false;
         config.summary_dir = Some(cwd.to_owned());

@@ -1,6 +1,8 @@
 //! `tag-build` under recorded environments of every CI system (tag, default branch,
 //! pull request, fork pull request, other branch, manual) and locally under git.
 
+mod provider;
+
 use std::path::Path;
 
 use assert_cmd::Command;
