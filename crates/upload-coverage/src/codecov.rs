@@ -8,10 +8,11 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use custody_ci::{CiContext, Provider};
 use custody_http::{
-    HttpConfig, Secret, Url, check_transport, display_url, parse_url, send_with_retry,
+    HttpConfig, RetryReason, Secret, Url, check_transport, display_url, parse_url, send_with_retry,
 };
 use serde_json::{Value, json};
 
@@ -132,13 +133,27 @@ pub fn payload(reports: &[PathBuf], network: &[String]) -> std::io::Result<Vec<u
     Ok(out)
 }
 
+/// The storage payload, being built on another thread.
+#[derive(Debug)]
+pub struct PendingPayload(std::thread::JoinHandle<std::io::Result<Vec<u8>>>);
+
+impl PendingPayload {
+    /// The payload, once built.
+    pub fn wait(self) -> Result<Vec<u8>, CodecovError> {
+        match self.0.join() {
+            Ok(Ok(body)) => Ok(body),
+            Ok(Err(error)) => Err(CodecovError::Payload(error)),
+            Err(_) => Err(CodecovError::PayloadPanicked),
+        }
+    }
+}
+
 /// Builds the payload on another thread, so compressing the reports overlaps reading
 /// them for the totals.
-pub fn prepare(
-    reports: Vec<PathBuf>,
-    root: PathBuf,
-) -> std::thread::JoinHandle<std::io::Result<Vec<u8>>> {
-    std::thread::spawn(move || payload(&reports, &network_files(&root)))
+pub fn prepare(reports: Vec<PathBuf>, root: PathBuf) -> PendingPayload {
+    PendingPayload(std::thread::spawn(move || {
+        payload(&reports, &network_files(&root))
+    }))
 }
 
 /// What Codecov answered.
@@ -151,31 +166,96 @@ pub struct Uploaded {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CodecovError {
-    #[error("`{0}` is not a repository slug (owner/name)\nhint: pass --slug OWNER/NAME")]
+    #[error("no commit to file the upload under")]
+    NoCommit,
+    #[error("no repository slug for Codecov")]
+    NoSlug,
+    #[error("`{0}` is not a repository slug (owner/name)")]
     Slug(String),
-    #[error("Codecov refused the upload: {status} {message}\nhint: {hint}")]
-    Refused {
-        status: u16,
-        message: String,
-        hint: &'static str,
-    },
+    #[error("cannot read a report for the upload")]
+    Payload(#[source] std::io::Error),
+    #[error("preparing the upload failed")]
+    PayloadPanicked,
+    #[error("Codecov refused the upload: {status} {message}")]
+    Refused { status: u16, message: String },
     #[error("Codecov's answer had no storage location: {0}")]
     Answer(String),
     #[error("the upload to Codecov's storage failed: {status}")]
     Storage { status: u16 },
     #[error(transparent)]
     Http(#[from] custody_http::HttpError),
-    #[error("cannot read a report for the upload: {0}")]
-    Read(#[from] std::io::Error),
 }
 
-/// Sends the reports. `on_retry` is told about each retry.
+impl custody_cli::Diagnose for CodecovError {
+    fn exit_status(&self) -> custody_output::ExitStatus {
+        match self {
+            Self::Http(error) => error.exit_status(),
+            _ => custody_output::ExitStatus::Environment,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::NoCommit => "run in a git checkout, or pass --commit SHA",
+            Self::NoSlug | Self::Slug(_) => "pass --slug OWNER/NAME",
+            Self::Refused { status, .. } => refusal_hint(*status),
+            Self::Http(error) => return error.hint(),
+            Self::Payload(_) | Self::PayloadPanicked | Self::Answer(_) | Self::Storage { .. } => {
+                return None;
+            }
+        };
+        Some(hint.to_owned())
+    }
+}
+
+/// The fix for a refusal, by status.
+fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        401 | 403 => {
+            "check CODECOV_TOKEN (the repository's upload token), or use tokenless uploads only for public fork pull requests"
+        }
+        404 => "check --slug and --git-service: Codecov does not know this repository",
+        429 => "Codecov is rate-limiting tokenless uploads; set CODECOV_TOKEN",
+        _ => "Codecov had a problem; re-run the step",
+    }
+}
+
+/// Sends the reports: the upload's description to Codecov, then the reports to the
+/// storage location it answers with. `on_retry` is told about each retry.
 pub fn send(
     upload: &Upload,
     body_bytes: Vec<u8>,
     env: &custody_ci::Env,
     on_retry: &mut dyn FnMut(String),
 ) -> Result<Uploaded, CodecovError> {
+    let url = upload_url(upload)?;
+    check_transport(&url, upload.token.is_some())?;
+    let payload_size = body_bytes.len();
+    let config = HttpConfig::from_env(USER_AGENT, env);
+    let client = custody_http::client(&config)?;
+    let answer = announce(upload, payload_size, &config, &client, &url, on_retry)?;
+    // The storage URL is presigned: no credentials go with it.
+    let storage = parse_url(&answer.location)?;
+    // Shared, not copied, between attempts.
+    let body_bytes = bytes::Bytes::from(body_bytes);
+    let response = send_with_retry(
+        &config,
+        &storage,
+        || client.put(storage.clone()).body(body_bytes.clone()),
+        |attempt, reason, delay| on_retry(retry_line("Codecov storage", attempt, reason, delay)),
+    )?;
+    let status = response.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(CodecovError::Storage { status });
+    }
+    Ok(Uploaded {
+        url: answer.url,
+        bytes: payload_size,
+    })
+}
+
+/// `{ingest}/upload/{git service}/{encoded slug}/upload-coverage`.
+fn upload_url(upload: &Upload) -> Result<Url, CodecovError> {
     let encoded =
         encode_slug(&upload.slug).ok_or_else(|| CodecovError::Slug(upload.slug.clone()))?;
     let base = parse_url(upload.url.trim_end_matches('/'))?;
@@ -185,11 +265,72 @@ pub fn send(
         upload.git_service
     ))
     .map_err(|_| custody_http::HttpError::BadUrl(display_url(&base)))?;
-    check_transport(&url, upload.token.is_some())?;
-    let payload_size = body_bytes.len();
-    // Shared, not copied, between attempts.
-    let body_bytes = bytes::Bytes::from(body_bytes);
-    let data = json!({
+    Ok(url)
+}
+
+fn retry_line(what: &str, attempt: u32, reason: &RetryReason, delay: Duration) -> String {
+    format!(
+        "{what}: {reason}; retry {attempt} in {:.1} s",
+        delay.as_secs_f32()
+    )
+}
+
+/// Codecov's answer to the upload's description.
+struct Answer {
+    /// The presigned storage URL the reports go to.
+    location: String,
+    /// Where the results will show.
+    url: Option<String>,
+}
+
+/// Describes the upload to Codecov, which answers where to put the reports.
+fn announce(
+    upload: &Upload,
+    payload_size: usize,
+    config: &HttpConfig,
+    client: &custody_http::Client,
+    url: &Url,
+    on_retry: &mut dyn FnMut(String),
+) -> Result<Answer, CodecovError> {
+    let body = description(upload, payload_size).to_string();
+    let response = send_with_retry(
+        config,
+        url,
+        || {
+            let request = client
+                .post(url.clone())
+                .header("Content-Type", "application/json")
+                .body(body.clone());
+            match &upload.token {
+                Some(token) => request.header("Authorization", format!("token {}", token.expose())),
+                None => request,
+            }
+        },
+        |attempt, reason, delay| on_retry(retry_line("Codecov", attempt, reason, delay)),
+    )?;
+    let status = response.status().as_u16();
+    let text = response.text().unwrap_or_default();
+    if !(200..300).contains(&status) {
+        return Err(CodecovError::Refused {
+            status,
+            message: refusal_message(&text),
+        });
+    }
+    let answer: Value = serde_json::from_str(&text)
+        .map_err(|_| CodecovError::Answer(text.chars().take(200).collect()))?;
+    let location = answer
+        .get("raw_upload_location")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CodecovError::Answer(text.chars().take(200).collect()))?;
+    Ok(Answer {
+        location: location.to_owned(),
+        url: answer.get("url").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// The upload's description, as codecov-cli sends it.
+fn description(upload: &Upload, payload_size: usize) -> Value {
+    json!({
         "ci_service": upload.ci_service,
         "ci_url": upload.build_url,
         "cli_args": {"command": "upload-coverage", "version": concat!("custody-", env!("CARGO_PKG_VERSION"))},
@@ -205,83 +346,20 @@ pub fn send(
         "parent_commit_id": Value::Null,
         "pullid": upload.pull_request,
         "report_payload_bytes": payload_size,
-    });
-    let config = HttpConfig::from_env(USER_AGENT, env);
-    let client = custody_http::client(&config)?;
-    let body = data.to_string();
-    let response = send_with_retry(
-        &config,
-        &url,
-        || {
-            let request = client
-                .post(url.clone())
-                .header("Content-Type", "application/json")
-                .body(body.clone());
-            match &upload.token {
-                Some(token) => request.header("Authorization", format!("token {}", token.expose())),
-                None => request,
-            }
-        },
-        |attempt, reason, delay| {
-            on_retry(format!(
-                "Codecov: {reason}; retry {attempt} in {:.1} s",
-                delay.as_secs_f32()
-            ));
-        },
-    )?;
-    let status = response.status().as_u16();
-    let text = response.text().unwrap_or_default();
-    if !(200..300).contains(&status) {
-        let message = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| {
-                v.get("message")
-                    .or_else(|| v.get("detail"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .unwrap_or_else(|| text.chars().take(200).collect());
-        let hint = match status {
-            401 | 403 => {
-                "check CODECOV_TOKEN (the repository's upload token), or use tokenless uploads only for public fork pull requests"
-            }
-            404 => "check --slug and --git-service: Codecov does not know this repository",
-            429 => "Codecov is rate-limiting tokenless uploads; set CODECOV_TOKEN",
-            _ => "Codecov had a problem; re-run the step",
-        };
-        return Err(CodecovError::Refused {
-            status,
-            message,
-            hint,
-        });
-    }
-    let answer: Value = serde_json::from_str(&text)
-        .map_err(|_| CodecovError::Answer(text.chars().take(200).collect()))?;
-    let location = answer
-        .get("raw_upload_location")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CodecovError::Answer(text.chars().take(200).collect()))?;
-    // The storage URL is presigned: no credentials go with it.
-    let storage = parse_url(location)?;
-    let response = send_with_retry(
-        &config,
-        &storage,
-        || client.put(storage.clone()).body(body_bytes.clone()),
-        |attempt, reason, delay| {
-            on_retry(format!(
-                "Codecov storage: {reason}; retry {attempt} in {:.1} s",
-                delay.as_secs_f32()
-            ));
-        },
-    )?;
-    let status = response.status().as_u16();
-    if !(200..300).contains(&status) {
-        return Err(CodecovError::Storage { status });
-    }
-    Ok(Uploaded {
-        url: answer.get("url").and_then(Value::as_str).map(str::to_owned),
-        bytes: payload_size,
     })
+}
+
+/// What a refusal says: its `message` or `detail`, else the start of the body.
+fn refusal_message(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("message")
+                .or_else(|| v.get("detail"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| text.chars().take(200).collect())
 }
 
 #[cfg(test)]

@@ -112,6 +112,18 @@ impl FileCoverage {
         }
     }
 
+    /// Adds another class of the same file from the same report (Java inner classes):
+    /// they share lines, so the most hits win; a branch taken anywhere is taken.
+    pub fn overlay(&mut self, other: FileCoverage) {
+        for (number, line) in other.lines {
+            let mine = self.lines.entry(number).or_default();
+            mine.hits = mine.hits.max(line.hits);
+            for (branch, taken) in line.branches.iter() {
+                mine.branches.mark(branch.clone(), *taken);
+            }
+        }
+    }
+
     pub fn numbers(&self) -> Numbers {
         let mut numbers = Numbers {
             files: 1,
@@ -257,6 +269,19 @@ pub fn branch_id_to(to: i64) -> BranchId {
     BranchId::To(to)
 }
 
+/// Consecutive lines as (first, last) ranges: for annotations, and for the missing
+/// lines of reports.
+pub fn line_ranges(lines: &[u32]) -> Vec<(u32, u32)> {
+    let mut ranges: Vec<(u32, u32)> = Vec::new();
+    for &line in lines {
+        match ranges.last_mut() {
+            Some((_, end)) if *end + 1 == line => *end = line,
+            _ => ranges.push((line, line)),
+        }
+    }
+    ranges
+}
+
 /// A set of changed lines per file, for patch coverage.
 pub type Changed = BTreeMap<String, BTreeSet<u32>>;
 
@@ -278,6 +303,15 @@ mod tests {
         assert_eq!(display_covered(0.0, 0), "0");
         assert_eq!(display_covered(66.666_666, 2), "66.67");
         assert_eq!(display_covered(99.999, 2), "99.99");
+    }
+
+    #[test]
+    fn ranges_of_consecutive_lines() {
+        assert_eq!(
+            line_ranges(&[1, 2, 3, 7, 9, 10]),
+            vec![(1, 3), (7, 7), (9, 10)]
+        );
+        assert_eq!(line_ranges(&[]), vec![]);
     }
 
     #[test]

@@ -38,19 +38,33 @@ impl Patch {
     }
 }
 
+/// Why the changed lines are unknown.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("cannot run git")]
+    Spawn(#[source] std::io::Error),
+    #[error("`{base}` is not a commit in this repository")]
+    NotACommit { base: String },
+    /// git's own message.
+    #[error("{stderr}")]
+    Git { stderr: String },
+}
+
 /// Lines added or changed since `base` (working tree against the ref), by path relative
 /// to `dir`.
-pub fn changed_lines(dir: &Path, base: &str) -> Result<Changed, String> {
-    let git = |args: &[&str]| -> Result<String, String> {
+pub fn changed_lines(dir: &Path, base: &str) -> Result<Changed, DiffError> {
+    let git = |args: &[&str]| -> Result<String, DiffError> {
         let output = Command::new("git")
             .args(args)
             .current_dir(dir)
             .output()
-            .map_err(|e| format!("cannot run git: {e}"))?;
+            .map_err(DiffError::Spawn)?;
         if output.status.success() {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
-            Err(String::from_utf8_lossy(&output.stderr).trim().to_owned())
+            Err(DiffError::Git {
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
         }
     };
     git(&[
@@ -59,7 +73,9 @@ pub fn changed_lines(dir: &Path, base: &str) -> Result<Changed, String> {
         "--quiet",
         &format!("{base}^{{commit}}"),
     ])
-    .map_err(|_| format!("`{base}` is not a commit in this repository"))?;
+    .map_err(|_| DiffError::NotACommit {
+        base: base.to_owned(),
+    })?;
     // `--relative`: paths relative to `dir`, as coverage's are.
     let diff = git(&[
         "diff",
@@ -144,18 +160,6 @@ pub fn measure(coverage: &Coverage, changed: &Changed, base: &str) -> Patch {
     patch
 }
 
-/// Consecutive lines as (first, last) ranges, for annotations.
-pub fn line_ranges(lines: &[u32]) -> Vec<(u32, u32)> {
-    let mut ranges: Vec<(u32, u32)> = Vec::new();
-    for &line in lines {
-        match ranges.last_mut() {
-            Some((_, end)) if *end + 1 == line => *end = line,
-            _ => ranges.push((line, line)),
-        }
-    }
-    ranges
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -168,14 +172,6 @@ mod tests {
         assert_eq!(
             changed["calc/x.py"].iter().copied().collect::<Vec<_>>(),
             vec![4, 5, 12]
-        );
-    }
-
-    #[test]
-    fn ranges_for_annotations() {
-        assert_eq!(
-            line_ranges(&[1, 2, 3, 7, 9, 10]),
-            vec![(1, 3), (7, 7), (9, 10)]
         );
     }
 }

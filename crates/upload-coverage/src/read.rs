@@ -6,12 +6,12 @@
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
-use custody_xml::{attribute, line_column};
-use quick_xml::events::Event;
+use custody_xml::{Events, attribute};
+use quick_xml::events::{BytesStart, Event};
 use serde::Serialize;
 use thiserror::Error;
 
-use crate::model::{Coverage, FileCoverage, Line, branch_id_to};
+use crate::model::{BranchId, Coverage, FileCoverage, Line, branch_id_to};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -29,31 +29,51 @@ pub enum ReadError {
         #[source]
         source: std::io::Error,
     },
-    #[error(
-        "`{path}` is not a coverage report this step reads (it starts with `{start}`)\nhint: pass Cobertura XML (`coverage xml`, `pytest --cov-report=xml`), coverage.py JSON (`coverage json`) or LCOV (`coverage lcov`)"
-    )]
+    #[error("`{path}` is not a coverage report this step reads (it starts with `{start}`)")]
     Unknown { path: String, start: String },
-    #[error(
-        "`{path}` is not well-formed XML at line {line}, column {column}: {reason}\nhint: the report is damaged; write it again"
-    )]
+    #[error("`{path}` is not well-formed XML at line {line}, column {column}: {source}")]
     Malformed {
         path: String,
         line: u64,
         column: u64,
-        reason: String,
+        #[source]
+        source: quick_xml::Error,
     },
-    #[error(
-        "`{path}` is not a valid {format} report: {reason}\nhint: write it again with the tool that made it"
-    )]
+    #[error("`{path}` is not a valid {format} report: {reason}")]
     Invalid {
         path: String,
         format: &'static str,
         reason: String,
     },
-    #[error(
-        "`{path}` covers no files\nhint: the tests ran without measuring the code (check `--cov=PACKAGE` or `[tool.coverage.run] source`); an empty report is never 0 %"
-    )]
+    #[error("`{path}` is not a valid coverage.py JSON report: {source}")]
+    Json {
+        path: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("`{path}` covers no files")]
     Empty { path: String },
+}
+
+impl custody_cli::Diagnose for ReadError {
+    fn exit_status(&self) -> custody_output::ExitStatus {
+        custody_output::ExitStatus::Input
+    }
+
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::Read { .. } => return None,
+            Self::Unknown { .. } => {
+                "pass Cobertura XML (`coverage xml`, `pytest --cov-report=xml`), coverage.py JSON (`coverage json`) or LCOV (`coverage lcov`)"
+            }
+            Self::Malformed { .. } => "the report is damaged; write it again",
+            Self::Invalid { .. } | Self::Json { .. } => "write it again with the tool that made it",
+            Self::Empty { .. } => {
+                "the tests ran without measuring the code (check `--cov=PACKAGE` or `[tool.coverage.run] source`); an empty report is never 0 %"
+            }
+        };
+        Some(hint.to_owned())
+    }
 }
 
 /// How paths in reports become project paths.
@@ -169,136 +189,152 @@ fn cobertura(
     shown: &str,
     rules: &PathRules,
 ) -> Result<Coverage, ReadError> {
-    let mut xml = quick_xml::Reader::from_reader(reader);
-    let mut buffer = Vec::new();
-    let mut coverage = Coverage::default();
-    let mut sources: Vec<String> = Vec::new();
-    let mut in_source = false;
-    let mut root_seen = false;
-    // Classes of the same file (Java inner classes) share lines: within one report the
-    // most hits win, across reports they add.
-    let mut current: Option<(String, FileCoverage)> = None;
-    let mut pending: Vec<(String, FileCoverage)> = Vec::new();
-    loop {
-        let event = xml.read_event_into(&mut buffer).map_err(|error| {
-            let (line, column) = line_column(path, xml.error_position());
-            ReadError::Malformed {
-                path: shown.to_owned(),
-                line,
-                column,
-                reason: error.to_string(),
-            }
-        })?;
+    let mut events = Events::new(path, reader);
+    let mut state = Cobertura::default();
+    while let Some(event) = events.next_event().map_err(|error| ReadError::Malformed {
+        path: shown.to_owned(),
+        line: error.line,
+        column: error.column,
+        source: error.source,
+    })? {
         match event {
-            Event::Start(ref start) | Event::Empty(ref start) => {
-                let local = start.local_name();
-                let name: &str = local.as_ref();
-                if !root_seen {
-                    root_seen = true;
-                    if name != "coverage" {
-                        return Err(ReadError::Invalid {
-                            path: shown.to_owned(),
-                            format: "Cobertura",
-                            reason: format!("the root element is <{name}>, not <coverage>"),
-                        });
-                    }
-                    let branches_valid = attribute(start, "branches-valid")
-                        .and_then(|b| b.parse::<u64>().ok())
-                        .unwrap_or(0);
-                    coverage.branch = branches_valid > 0;
-                }
-                match name {
-                    "source" => in_source = matches!(event, Event::Start(_)),
-                    "class" => {
-                        let filename = attribute(start, "filename").unwrap_or_default();
-                        current = Some((filename, FileCoverage::default()));
-                        if matches!(event, Event::Empty(_))
-                            && let Some(done) = current.take()
-                        {
-                            pending.push(done);
-                        }
-                    }
-                    "line" => {
-                        let Some((_, file)) = current.as_mut() else {
-                            continue;
-                        };
-                        // One pass over the attributes, no allocation: this is the hot loop.
-                        let mut number: Option<u32> = None;
-                        let mut hits = 0u64;
-                        let mut is_branch = false;
-                        let mut condition: Option<(u32, u32)> = None;
-                        for attribute in start.attributes().flatten() {
-                            let value: &str = &attribute.value;
-                            match attribute.key.local_name().as_ref() {
-                                "number" => number = value.trim().parse().ok(),
-                                // Some writers put huge or fractional numbers here.
-                                "hits" => hits = value.trim().parse::<f64>().map_or(0, hit_count),
-                                "branch" => is_branch = value == "true",
-                                "condition-coverage" => condition = condition_coverage(value),
-                                _ => {}
-                            }
-                        }
-                        let Some(number) = number else { continue };
-                        let mut line = Line {
-                            hits,
-                            ..Line::default()
-                        };
-                        if is_branch && let Some((covered, total)) = condition {
-                            for index in 0..total {
-                                line.branches
-                                    .mark(crate::model::BranchId::Index(index), index < covered);
-                            }
-                            coverage.branch = true;
-                        }
-                        let entry = file.lines.entry(number).or_default();
-                        entry.hits = entry.hits.max(line.hits);
-                        for (id, taken) in line.branches.iter() {
-                            let (id, taken) = (id.clone(), *taken);
-                            entry.branches.mark(id, taken);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Event::Text(ref text) if in_source => {
-                let text = text.trim();
-                if !text.is_empty() {
-                    sources.push(text.to_owned());
-                }
-            }
-            Event::End(ref end) => match end.local_name().as_ref() {
-                "source" => in_source = false,
-                "class" => {
-                    if let Some(done) = current.take() {
-                        pending.push(done);
-                    }
-                }
-                _ => {}
-            },
-            Event::Eof => break,
+            Event::Start(ref start) => state.start(start, false, shown)?,
+            Event::Empty(ref start) => state.start(start, true, shown)?,
+            Event::Text(ref text) if state.in_source => state.source(text),
+            Event::End(ref end) => state.end(end.local_name().as_ref()),
             _ => {}
         }
-        buffer.clear();
     }
-    if !root_seen {
-        return Err(ReadError::Unknown {
-            path: shown.to_owned(),
-            start: "(no element)".to_owned(),
-        });
-    }
-    for (filename, file) in pending {
-        let path = resolve_with_sources(&filename, &sources, rules);
-        let entry = coverage.files.entry(path).or_default();
-        for (number, line) in file.lines {
-            let mine = entry.lines.entry(number).or_default();
-            mine.hits = mine.hits.max(line.hits);
-            for (id, taken) in line.branches.iter() {
-                let (id, taken) = (id.clone(), *taken);
-                mine.branches.mark(id, taken);
+    state.finish(shown, rules)
+}
+
+/// What a Cobertura report holds so far, element by element.
+#[derive(Default)]
+struct Cobertura {
+    coverage: Coverage,
+    /// The `<source>` roots the class file names are relative to.
+    sources: Vec<String>,
+    in_source: bool,
+    root_seen: bool,
+    /// The `<class>` being read. Classes of the same file (Java inner classes) share
+    /// lines: within one report the most hits win, across reports they add.
+    current: Option<(String, FileCoverage)>,
+    classes: Vec<(String, FileCoverage)>,
+}
+
+impl Cobertura {
+    fn start(&mut self, start: &BytesStart<'_>, empty: bool, shown: &str) -> Result<(), ReadError> {
+        let local = start.local_name();
+        let name: &str = local.as_ref();
+        if !self.root_seen {
+            self.root(start, name, shown)?;
+        }
+        match name {
+            "source" => self.in_source = !empty,
+            "class" => {
+                let filename = attribute(start, "filename").unwrap_or_default();
+                self.current = Some((filename, FileCoverage::default()));
+                if empty {
+                    self.end_class();
+                }
             }
+            "line" => {
+                if let Some((_, file)) = self.current.as_mut()
+                    && line_element(start, file)
+                {
+                    self.coverage.branch = true;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The first element: it must be `<coverage>`, whose attributes say whether branches
+    /// were measured.
+    fn root(&mut self, start: &BytesStart<'_>, name: &str, shown: &str) -> Result<(), ReadError> {
+        self.root_seen = true;
+        if name != "coverage" {
+            return Err(ReadError::Invalid {
+                path: shown.to_owned(),
+                format: "Cobertura",
+                reason: format!("the root element is <{name}>, not <coverage>"),
+            });
+        }
+        let branches_valid = attribute(start, "branches-valid")
+            .and_then(|b| b.parse::<u64>().ok())
+            .unwrap_or(0);
+        self.coverage.branch = branches_valid > 0;
+        Ok(())
+    }
+
+    fn source(&mut self, text: &str) {
+        let text = text.trim();
+        if !text.is_empty() {
+            self.sources.push(text.to_owned());
         }
     }
-    Ok(coverage)
+
+    fn end(&mut self, name: &str) {
+        match name {
+            "source" => self.in_source = false,
+            "class" => self.end_class(),
+            _ => {}
+        }
+    }
+
+    fn end_class(&mut self) {
+        if let Some(done) = self.current.take() {
+            self.classes.push(done);
+        }
+    }
+
+    /// The classes under their project paths, once every `<source>` root is known.
+    fn finish(mut self, shown: &str, rules: &PathRules) -> Result<Coverage, ReadError> {
+        if !self.root_seen {
+            return Err(ReadError::Unknown {
+                path: shown.to_owned(),
+                start: "(no element)".to_owned(),
+            });
+        }
+        for (filename, file) in self.classes {
+            let path = resolve_with_sources(&filename, &self.sources, rules);
+            self.coverage.files.entry(path).or_default().overlay(file);
+        }
+        Ok(self.coverage)
+    }
+}
+
+/// Records one `<line>` in `file`; whether it has branches.
+fn line_element(start: &BytesStart<'_>, file: &mut FileCoverage) -> bool {
+    // One pass over the attributes, no allocation: this is the hot loop.
+    let mut number: Option<u32> = None;
+    let mut hits = 0u64;
+    let mut is_branch = false;
+    let mut condition: Option<(u32, u32)> = None;
+    for attribute in start.attributes().flatten() {
+        let value: &str = &attribute.value;
+        match attribute.key.local_name().as_ref() {
+            "number" => number = value.trim().parse().ok(),
+            // Some writers put huge or fractional numbers here.
+            "hits" => hits = value.trim().parse::<f64>().map_or(0, hit_count),
+            "branch" => is_branch = value == "true",
+            "condition-coverage" => condition = condition_coverage(value),
+            _ => {}
+        }
+    }
+    let Some(number) = number else {
+        return false;
+    };
+    let entry = file.lines.entry(number).or_default();
+    entry.hits = entry.hits.max(hits);
+    let Some((covered, total)) = condition.filter(|_| is_branch) else {
+        return false;
+    };
+    for index in 0..total {
+        entry.branches.mark(BranchId::Index(index), index < covered);
+    }
+    true
 }
 
 /// A Cobertura file name is relative to one of the `<source>` roots: prefer the root
@@ -326,17 +362,19 @@ fn coverage_json(
     shown: &str,
     rules: &PathRules,
 ) -> Result<Coverage, ReadError> {
-    let invalid = |reason: String| ReadError::Invalid {
-        path: shown.to_owned(),
-        format: "coverage.py JSON",
-        reason,
-    };
     let value: serde_json::Value =
-        serde_json::from_reader(reader).map_err(|e| invalid(e.to_string()))?;
+        serde_json::from_reader(reader).map_err(|source| ReadError::Json {
+            path: shown.to_owned(),
+            source,
+        })?;
     let files = value
         .get("files")
         .and_then(|f| f.as_object())
-        .ok_or_else(|| invalid("it has no `files` object".to_owned()))?;
+        .ok_or_else(|| ReadError::Invalid {
+            path: shown.to_owned(),
+            format: "coverage.py JSON",
+            reason: "it has no `files` object".to_owned(),
+        })?;
     let mut coverage = Coverage {
         branch: value
             .pointer("/meta/branch_coverage")
@@ -441,7 +479,7 @@ fn lcov(reader: impl BufRead, shown: &str, rules: &PathRules) -> Result<Coverage
                 .and_then(|n| n.parse::<i64>().ok())
             {
                 Some(to) => branch_id_to(to),
-                None => crate::model::BranchId::from(format!("{block}:{branch}")),
+                None => BranchId::from(format!("{block}:{branch}")),
             };
             coverage.branch = true;
             let entry = file.lines.entry(number).or_default();
