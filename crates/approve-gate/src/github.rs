@@ -4,45 +4,148 @@
 //! with `issues: write`.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
 
 use custody_ci::vars;
-use custody_cli::Failure;
+use custody_cli::Diagnose;
+use custody_http::reqwest::Method;
 use custody_http::{
-    Client, HttpConfig, Secret, Url, check_transport, display_url, parse_url, send_with_retry,
+    Client, HttpConfig, HttpError, Secret, Url, check_transport, display_url, parse_url,
+    send_with_retry,
 };
 use custody_manifest::{Decision, Manifest};
-use custody_output::Context;
+use custody_output::{Context, ExitStatus};
 use serde_json::{Value, json};
 
-use crate::{Cli, Outcome, describe, release_name};
+use crate::release::{describe, release_name};
+use crate::{Channel, Cli, OnTimeout, Outcome, OutputError};
 
 const USER_AGENT: &str = concat!("custody-approve-gate/", env!("CARGO_PKG_VERSION"));
 
-struct Api {
+/// Why the approval issue could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum GithubError {
+    #[error("GITHUB_TOKEN is not set")]
+    NoToken,
+    #[error("GITHUB_REPOSITORY is not set: which repository should hold the approval issue?")]
+    NoRepository,
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("{method} `{url}` answered {status}: {message}")]
+    Refused {
+        method: Method,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error("GitHub created no issue (no number in its answer)")]
+    NoIssue,
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl Diagnose for GithubError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Http(error) => error.exit_status(),
+            Self::Output(error) => error.exit_status(),
+            Self::NoToken | Self::NoRepository | Self::Refused { .. } | Self::NoIssue => {
+                ExitStatus::Environment
+            }
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        let hint = match self {
+            Self::NoToken => {
+                "pass `env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: issues: write`"
+            }
+            Self::NoRepository => "run in GitHub Actions, or set GITHUB_REPOSITORY=owner/name",
+            Self::Refused { status: 401, .. } => "GITHUB_TOKEN is missing or invalid",
+            Self::Refused {
+                status: 403 | 404, ..
+            } => "the token needs `issues: write` on this repository (permissions: issues: write)",
+            Self::Refused { .. } => "GitHub failed; re-run the step",
+            Self::Http(error) => return Diagnose::hint(error),
+            Self::Output(error) => return Diagnose::hint(error),
+            Self::NoIssue => return None,
+        };
+        Some(hint.to_owned())
+    }
+}
+
+/// The REST API of one repository, with the token.
+struct Repository {
     client: Client,
     config: HttpConfig,
+    /// `{api}/repos/{owner}/{name}/`.
     base: Url,
     token: Secret,
 }
 
-impl Api {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
-        let url = self
-            .base
-            .join(path.trim_start_matches('/'))
-            .map_err(Failure::usage)?;
+/// The approval issue once opened.
+struct Issue {
+    number: u64,
+    url: Option<String>,
+}
+
+/// What the approvers' comments decided so far.
+#[derive(Debug, PartialEq, Eq)]
+struct Verdict {
+    decision: Decision,
+    by: Vec<String>,
+}
+
+/// The comments read: the verdict, if any, and whose verdicts did not count.
+#[derive(Debug)]
+struct Tally {
+    verdict: Option<Verdict>,
+    ignored: Vec<String>,
+}
+
+impl Repository {
+    /// The repository of this build (`GITHUB_REPOSITORY`), with `GITHUB_TOKEN`.
+    fn from_context(context: &mut Context) -> Result<Self, GithubError> {
+        let env = &context.env;
+        let token = env
+            .get(vars::GITHUB_TOKEN)
+            .filter(|t| !t.is_empty())
+            .ok_or(GithubError::NoToken)?
+            .to_owned();
+        context.out.mask(&token).map_err(OutputError::from)?;
+        let repository = context
+            .ci
+            .repository
+            .clone()
+            .or_else(|| env.string(vars::GITHUB_REPOSITORY))
+            .ok_or(GithubError::NoRepository)?;
+        let api = env
+            .get(vars::GITHUB_API_URL)
+            .unwrap_or("https://api.github.com");
+        let base = parse_url(&format!(
+            "{}/repos/{repository}/",
+            api.trim_end_matches('/')
+        ))?;
+        check_transport(&base, true)?;
+        let config = HttpConfig::from_env(USER_AGENT, env);
+        Ok(Self {
+            client: custody_http::client(&config)?,
+            config,
+            base,
+            token: Secret::new(token),
+        })
+    }
+
+    /// Calls `path` (relative to the repository) and returns the JSON answer.
+    fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Value, GithubError> {
+        let url = parse_url(&format!("{}{path}", self.base))?;
         let body_text = body.map(Value::to_string);
         let response = send_with_retry(
             &self.config,
             &url,
             || {
-                let request = match method {
-                    "POST" => self.client.post(url.clone()),
-                    "PATCH" => self.client.patch(url.clone()),
-                    _ => self.client.get(url.clone()),
-                };
-                let request = request
+                let request = self
+                    .client
+                    .request(method.clone(), url.clone())
                     .header("Authorization", format!("Bearer {}", self.token.expose()))
                     .header("Accept", "application/vnd.github+json")
                     .header("X-GitHub-Api-Version", "2022-11-28");
@@ -62,19 +165,57 @@ impl Api {
                 .ok()
                 .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_owned))
                 .unwrap_or_else(|| text.chars().take(200).collect());
-            let hint = match status {
-                401 => "GITHUB_TOKEN is missing or invalid",
-                403 | 404 => {
-                    "the token needs `issues: write` on this repository (permissions: issues: write)"
-                }
-                _ => "GitHub failed; re-run the step",
-            };
-            return Err(Failure::environment(format!(
-                "{method} {} answered {status}: {message}\nhint: {hint}",
-                display_url(&url)
-            )));
+            return Err(GithubError::Refused {
+                method,
+                url: display_url(&url),
+                status,
+                message,
+            });
         }
         Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    fn open_issue(&self, title: &str, body: &str) -> Result<Issue, GithubError> {
+        let issue = self.call(
+            Method::POST,
+            "issues",
+            Some(&json!({ "title": title, "body": body })),
+        )?;
+        Ok(Issue {
+            number: issue
+                .get("number")
+                .and_then(Value::as_u64)
+                .ok_or(GithubError::NoIssue)?,
+            url: issue
+                .get("html_url")
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+        })
+    }
+
+    fn comments(&self, issue: &Issue) -> Result<Vec<Value>, GithubError> {
+        let comments = self.call(
+            Method::GET,
+            &format!("issues/{}/comments?per_page=100", issue.number),
+            None,
+        )?;
+        Ok(comments.as_array().cloned().unwrap_or_default())
+    }
+
+    /// Comments `closing` and closes the issue as `state_reason`.
+    fn close(&self, issue: &Issue, closing: &str, state_reason: &str) -> Result<(), GithubError> {
+        let path = format!("issues/{}", issue.number);
+        self.call(
+            Method::POST,
+            &format!("{path}/comments"),
+            Some(&json!({ "body": closing })),
+        )?;
+        self.call(
+            Method::PATCH,
+            &path,
+            Some(&json!({ "state": "closed", "state_reason": state_reason })),
+        )?;
+        Ok(())
     }
 }
 
@@ -94,11 +235,7 @@ fn verdict(body: &str) -> Option<Decision> {
 
 /// Reads the comments so far: a deny from an approver rejects; enough distinct
 /// approvers approve.
-fn tally(
-    comments: &[Value],
-    cli: &Cli,
-    initiator: Option<&str>,
-) -> (Option<Decision>, Vec<String>, Vec<String>) {
+fn tally(comments: &[Value], cli: &Cli, initiator: Option<&str>) -> Tally {
     let approvers: BTreeSet<String> = cli
         .approvers
         .iter()
@@ -115,72 +252,30 @@ fn tally(
             .get("body")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let Some(verdict) = verdict(body) else {
+        let Some(decision) = verdict(body) else {
             continue;
         };
-        let lower = login.to_ascii_lowercase();
-        if !approvers.contains(&lower) {
+        if !approvers.contains(&login.to_ascii_lowercase()) {
             ignored.push(format!("{login} (not an approver)"));
-            continue;
-        }
-        if !cli.allow_initiator && initiator.is_some_and(|i| i.eq_ignore_ascii_case(login)) {
+        } else if !cli.allow_initiator && initiator.is_some_and(|i| i.eq_ignore_ascii_case(login)) {
             ignored.push(format!("{login} (started this build)"));
-            continue;
-        }
-        match verdict {
-            Decision::Rejected => {
-                return (Some(Decision::Rejected), vec![login.to_owned()], ignored);
-            }
-            _ => {
-                if !approved_by.iter().any(|a| a.eq_ignore_ascii_case(login)) {
-                    approved_by.push(login.to_owned());
-                }
-            }
+        } else if decision == Decision::Rejected {
+            let by = vec![login.to_owned()];
+            let verdict = Some(Verdict { decision, by });
+            return Tally { verdict, ignored };
+        } else if !approved_by.iter().any(|a| a.eq_ignore_ascii_case(login)) {
+            approved_by.push(login.to_owned());
         }
     }
-    if approved_by.len() >= cli.min_approvals {
-        (Some(Decision::Approved), approved_by, ignored)
-    } else {
-        (None, approved_by, ignored)
-    }
+    let verdict = (approved_by.len() >= cli.min_approvals).then_some(Verdict {
+        decision: Decision::Approved,
+        by: approved_by,
+    });
+    Tally { verdict, ignored }
 }
 
-pub(crate) fn wait_for_issue(
-    cli: &Cli,
-    manifest: &Manifest,
-    context: &mut Context,
-) -> Result<Option<Outcome>, Failure> {
-    let env = context.env.clone();
-    let token = env.get(vars::GITHUB_TOKEN).filter(|t| !t.is_empty()).ok_or_else(|| {
-        Failure::environment(
-            "GITHUB_TOKEN is not set\nhint: pass `env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: issues: write`",
-        )
-    })?;
-    context.out.mask(token).map_err(Failure::environment)?;
-    let repository = context.ci.repository.clone().or_else(|| env.string(vars::GITHUB_REPOSITORY)).ok_or_else(|| {
-        Failure::environment("GITHUB_REPOSITORY is not set: which repository should hold the approval issue?\nhint: run in GitHub Actions, or set GITHUB_REPOSITORY=owner/name")
-    })?;
-    let api_text = env
-        .get(vars::GITHUB_API_URL)
-        .unwrap_or("https://api.github.com");
-    let mut base = parse_url(api_text).map_err(Failure::usage)?;
-    if !base.path().ends_with('/') {
-        let path = format!("{}/", base.path());
-        base.set_path(&path);
-    }
-    check_transport(&base, true)?;
-    let config = HttpConfig::from_env(USER_AGENT, &env);
-    let api = Api {
-        client: custody_http::client(&config)?,
-        config,
-        base,
-        token: Secret::new(token),
-    };
-    let initiator = env
-        .get(vars::GITHUB_TRIGGERING_ACTOR)
-        .or_else(|| env.get(vars::GITHUB_ACTOR))
-        .map(str::to_owned);
-
+/// The issue's title and body: the release, how to decide, who may.
+fn issue_text(cli: &Cli, manifest: &Manifest, context: &Context) -> (String, String) {
     let mut body = describe(manifest, true);
     if let Some(url) = &context.ci.build_url {
         body.push_str(&format!("\n**Waiting run:** {url}\n"));
@@ -192,90 +287,85 @@ pub(crate) fn wait_for_issue(
         if cli.allow_initiator { "" } else { "; the user who started the build cannot approve it" },
         crate::humanize(cli.timeout)
     ));
-    let issue = api.call(
-        "POST",
-        &format!("repos/{repository}/issues"),
-        Some(&json!({ "title": format!("Release {}: approval needed", release_name(manifest)), "body": body })),
-    )?;
-    let number = issue
-        .get("number")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Failure::environment("GitHub created no issue (no number in its answer)"))?;
-    let issue_url = issue
-        .get("html_url")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    context
-        .out
-        .info(&format!(
-            "Waiting up to {} for approval on {}",
-            crate::humanize(cli.timeout),
-            issue_url
-                .clone()
-                .unwrap_or_else(|| format!("issue #{number}"))
-        ))
-        .map_err(Failure::environment)?;
+    let title = format!("Release {}: approval needed", release_name(manifest));
+    (title, body)
+}
 
-    let deadline = Instant::now() + cli.timeout;
-    let (decision, by, ignored) = loop {
-        let comments = api.call(
-            "GET",
-            &format!("repos/{repository}/issues/{number}/comments?per_page=100"),
-            None,
-        )?;
-        let comments = comments.as_array().cloned().unwrap_or_default();
-        let (decision, by, ignored) = tally(&comments, cli, initiator.as_deref());
-        if decision.is_some() {
-            break (decision, by, ignored);
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            break (None, by, ignored);
-        }
-        std::thread::sleep(cli.poll_interval.min(deadline - now));
-    };
-    for note in &ignored {
-        context
-            .out
-            .info(&format!("  ignored the verdict of {note}"))
-            .map_err(Failure::environment)?;
-    }
-    let (closing, reason) = match decision {
-        Some(Decision::Approved) => (
+/// The comment that closes the issue, and its `state_reason`.
+fn closing(verdict: Option<&Verdict>, cli: &Cli) -> (String, &'static str) {
+    match verdict {
+        Some(Verdict {
+            decision: Decision::Approved,
+            by,
+        }) => (
             format!("Approved by {}. Publishing.", by.join(", ")),
             "completed",
         ),
-        Some(Decision::Rejected) => (
+        Some(Verdict { by, .. }) => (
             format!("Denied by {}. Nothing will be published.", by.join(", ")),
             "not_planned",
         ),
-        _ => (
+        None => (
             format!(
                 "No decision within {}. {}",
                 crate::humanize(cli.timeout),
                 match cli.on_timeout {
-                    crate::OnTimeout::Reject => "Nothing will be published.",
-                    crate::OnTimeout::Approve => "Approved by default (--on-timeout approve).",
+                    OnTimeout::Reject => "Nothing will be published.",
+                    OnTimeout::Approve => "Approved by default (--on-timeout approve).",
                 }
             ),
             "not_planned",
         ),
-    };
-    api.call(
-        "POST",
-        &format!("repos/{repository}/issues/{number}/comments"),
-        Some(&json!({ "body": closing })),
-    )?;
-    api.call(
-        "PATCH",
-        &format!("repos/{repository}/issues/{number}"),
-        Some(&json!({ "state": "closed", "state_reason": reason })),
-    )?;
-    Ok(decision.map(|decision| Outcome {
+    }
+}
+
+/// Opens the issue, waits for the approvers' verdict, closes the issue with it.
+/// `None`: no verdict before the timeout.
+pub(crate) fn wait_for_issue(
+    cli: &Cli,
+    manifest: &Manifest,
+    context: &mut Context,
+) -> Result<Option<Outcome>, GithubError> {
+    let repository = Repository::from_context(context)?;
+    let initiator = context
+        .env
+        .get(vars::GITHUB_TRIGGERING_ACTOR)
+        .or_else(|| context.env.get(vars::GITHUB_ACTOR))
+        .map(str::to_owned);
+    let (title, body) = issue_text(cli, manifest, context);
+    let issue = repository.open_issue(&title, &body)?;
+    let shown_issue = issue
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("issue #{}", issue.number));
+    context
+        .out
+        .info(&format!(
+            "Waiting up to {} for approval on {shown_issue}",
+            crate::humanize(cli.timeout),
+        ))
+        .map_err(OutputError::from)?;
+
+    let mut ignored = Vec::new();
+    let verdict = cli.polling().until(|| {
+        let comments = repository.comments(&issue)?;
+        let tally = tally(&comments, cli, initiator.as_deref());
+        ignored = tally.ignored;
+        Ok::<_, GithubError>(tally.verdict)
+    })?;
+    for note in &ignored {
+        context
+            .out
+            .info(&format!("  ignored the verdict of {note}"))
+            .map_err(OutputError::from)?;
+    }
+    let (closing, state_reason) = closing(verdict.as_ref(), cli);
+    repository.close(&issue, &closing, state_reason)?;
+    Ok(verdict.map(|Verdict { decision, by }| Outcome {
         decision,
         by,
-        source: "github-issue",
-        reference: issue_url,
+        channel: Channel::GithubIssue,
+        reference: issue.url,
         reason: None,
     }))
 }

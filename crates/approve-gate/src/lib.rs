@@ -6,18 +6,25 @@
 //! `publish-pypi --approval` requires.
 
 mod github;
+mod plan;
+mod poll;
+mod release;
 mod wait;
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use custody_cli::manifests::load_manifest;
-use custody_cli::{Failure, StepResult};
-use custody_cli::{GlobalArgs, HasGlobal, after_help};
+use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_manifest::{Approval, Decision, Manifest};
-use custody_output::text::{human_size, markdown_cell};
 use custody_output::{Context, ExitStatus};
+
+use crate::github::GithubError;
+use crate::plan::{Plan, Source};
+use crate::poll::Polling;
+use crate::release::{Release, describe};
+use crate::wait::WaitError;
 
 /// The `generator` recorded in approval records.
 pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
@@ -144,302 +151,180 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     })
 }
 
+/// The step's output (terminal, CI commands, job summary, JSON) could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the step's output")]
+pub(crate) struct OutputError(#[from] io::Error);
+
+impl Diagnose for OutputError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Environment
+    }
+}
+
+/// Where a decision came from, as the approval record names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channel {
+    CiGate,
+    Terminal,
+    DecisionFile,
+    GithubIssue,
+    /// Nobody decided: `--on-timeout` did.
+    Timeout,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::CiGate => "ci-gate",
+            Self::Terminal => "terminal",
+            Self::DecisionFile => "decision-file",
+            Self::GithubIssue => "github-issue",
+            Self::Timeout => "timeout",
+        }
+    }
+}
+
 /// A decision as a source gives it.
 #[derive(Debug, Clone)]
 pub(crate) struct Outcome {
     pub decision: Decision,
     pub by: Vec<String>,
-    pub source: &'static str,
+    pub channel: Channel,
     pub reference: Option<String>,
     pub reason: Option<String>,
 }
 
-fn release_name(manifest: &Manifest) -> String {
-    let projects = manifest.projects();
-    let names: Vec<String> = projects.iter().map(|(n, v)| format!("{n} {v}")).collect();
-    if names.is_empty() {
-        "(no package)".to_owned()
-    } else {
-        names.join(", ")
-    }
-}
-
-/// What is to be released, as lines for people (terminal, issue body).
-pub(crate) fn describe(manifest: &Manifest, markdown: bool) -> String {
-    let mut text = String::new();
-    if markdown {
-        text.push_str(&format!(
-            "**Release:** {}\n\n**Manifest:** `{}`\n\n",
-            release_name(manifest),
-            manifest.digest
-        ));
-        text.push_str("| File | Size | sha256 |\n|---|---|---|\n");
-        for artifact in &manifest.artifacts {
-            text.push_str(&format!(
-                "| `{}` | {} | `{}` |\n",
-                markdown_cell(&artifact.file_name),
-                human_size(artifact.size),
-                artifact.digests.sha256
-            ));
-        }
-    } else {
-        text.push_str(&format!("Release to approve: {}\n", release_name(manifest)));
-        text.push_str(&format!("  manifest {}\n", manifest.digest));
-        for artifact in &manifest.artifacts {
-            text.push_str(&format!(
-                "  {:<60} {:>10}  sha256:{}\n",
-                artifact.file_name,
-                human_size(artifact.size),
-                artifact.digests.sha256
-            ));
-        }
-    }
-    let mut builds: Vec<String> = manifest
-        .jobs
-        .iter()
-        .filter(|job| manifest.artifacts.iter().any(|a| a.jobs.contains(&job.id)))
-        .map(|job| {
-            let context = &job.context;
-            let commit = context.commit.as_deref().unwrap_or("unknown commit");
-            match &context.build_url {
-                Some(url) => format!("commit {commit}, build {url}"),
-                None => format!("commit {commit} ({})", context.provider),
-            }
-        })
-        .collect();
-    builds.dedup();
-    for build in builds {
-        if markdown {
-            text.push_str(&format!("\n**Built from:** {build}\n"));
-        } else {
-            text.push_str(&format!("  built from {build}\n"));
-        }
-    }
-    text
-}
-
-const NO_SOURCE: &str = "no way to ask for a decision: this is not a terminal, and no decision source is given\nhint: in CI pass --decision-dir DIR, --github-issue --approvers USERS, or --approved-by NAME after the CI system's own gate";
-
-/// The hand-off re-verification: the files to approve are the files the manifest
-/// names, byte for byte, before anyone is asked.
-fn check_files(
-    cli: &Cli,
-    manifest: &Manifest,
-    manifest_path: &Path,
-    context: &mut Context,
-) -> Result<(), Failure> {
-    let dir = match &cli.from {
-        Some(dir) => context.resolve(dir),
-        None => manifest_path
-            .parent()
-            .map_or_else(|| context.resolve(Path::new(".")), Path::to_path_buf),
-    };
-    let shown_dir = context.display(&dir);
-    if !dir.is_dir() {
-        return Err(Failure::input(format!(
-            "`{shown_dir}` is not a directory: the release's files must be checked before approval\nhint: pass --from DIR where the release set was downloaded"
-        )));
-    }
-    let report = custody_manifest::verify_dir(
-        manifest,
-        &dir,
-        &[manifest_path.to_path_buf()],
-        false,
-        &custody_dist::Limits::default(),
-        &custody_output::NoProgress,
-    )
-    .map_err(Failure::input)?;
-    let bad: Vec<String> = report
-        .entries
-        .iter()
-        .filter(|entry| !entry.check.is_ok())
-        .map(|entry| {
-            format!(
-                "{}: {}",
-                context.out.safe_text(&entry.file_name),
-                entry.check.describe()
-            )
-        })
-        .collect();
-    if bad.is_empty() {
-        return Ok(());
-    }
-    Err(Failure::no(format!(
-        "the files in `{shown_dir}` are not the ones the manifest lists; nobody was asked to approve\n  {}\nhint: download the release set again (`collect-artifacts verify --manifest M --from DIR` shows every file)",
-        bad.join("\n  ")
-    )))
-}
-
-/// `--show`: the release in front of the reviewers of the CI system's own gate.
-fn show(manifest: &Manifest, context: &mut Context) -> StepResult {
-    let env = Failure::environment;
-    context.out.info(&describe(manifest, false)).map_err(env)?;
-    context
-        .out
-        .summary(
-            "approve-gate",
-            &format!(
-                "### Release awaiting approval\n\n{}",
-                describe(manifest, true)
+impl Outcome {
+    /// What silence until `timeout` means, by `--on-timeout`.
+    fn silence(on_timeout: OnTimeout, timeout: Duration) -> Self {
+        let (decision, reason) = match on_timeout {
+            OnTimeout::Reject => (
+                Decision::TimedOut,
+                format!("no decision within {}", humanize(timeout)),
             ),
+            OnTimeout::Approve => (
+                Decision::Approved,
+                format!(
+                    "no objection within {} (--on-timeout approve)",
+                    humanize(timeout)
+                ),
+            ),
+        };
+        Self {
+            decision,
+            by: Vec::new(),
+            channel: Channel::Timeout,
+            reference: None,
+            reason: Some(reason),
+        }
+    }
+
+    /// The approval record of this outcome for `manifest`.
+    fn record(&self, manifest: &Manifest) -> Approval {
+        Approval::new(
+            GENERATOR,
+            manifest,
+            self.decision,
+            self.by.clone(),
+            self.channel.as_str(),
+            self.reference.clone(),
+            self.reason.clone(),
         )
-        .map_err(env)?;
-    context
-        .out
-        .set_output("manifest_digest", &manifest.digest)
-        .map_err(env)?;
-    if context.out.is_json() {
-        context
-            .out
-            .json(&serde_json::json!({
-                "manifest_digest": manifest.digest,
-                "release": release_name(manifest),
-                "files": manifest.artifacts.iter().map(|a| serde_json::json!({
-                    "file_name": a.file_name,
-                    "size": a.size,
-                    "sha256": a.digests.sha256,
-                })).collect::<Vec<_>>(),
-            }))
-            .map_err(env)?;
     }
-    Ok(ExitStatus::Success)
 }
 
-/// `--approved-by`: the CI system's gate decided; bind its decision to the manifest the
-/// reviewers were shown.
-fn approved_in_ci(
-    name: &str,
-    shown_digest: &str,
-    manifest: &Manifest,
-    shown: &str,
-    context: &Context,
-) -> Result<Outcome, Failure> {
-    let name = name.trim();
-    if name.is_empty() {
-        return Err(Failure::usage(
-            "--approved-by is empty: name who approved in the CI system's gate\nhint: Azure: $(Build.RequestedFor) is who queued the run, not the approver; pass the reviewer's name",
-        ));
+impl Cli {
+    fn polling(&self) -> Polling {
+        Polling {
+            timeout: self.timeout,
+            interval: self.poll_interval,
+        }
     }
-    let expected = shown_digest.trim();
-    let expected = if expected.starts_with("sha256:") {
-        expected.to_owned()
-    } else {
-        format!("sha256:{expected}")
-    };
-    if expected != manifest.digest {
-        return Err(Failure::no(format!(
-            "`{shown}` is not the release that was approved: its digest is `{}`, the reviewers were shown `{expected}`\nhint: the artifacts changed after `approve-gate --show`; run the release again so the reviewers see these files",
-            manifest.digest
-        )));
-    }
-    Ok(Outcome {
-        decision: Decision::Approved,
-        by: vec![name.to_owned()],
-        source: "ci-gate",
-        reference: context.ci.build_url.clone(),
-        reason: Some("approved in the CI system's own gate".to_owned()),
-    })
 }
 
+/// Load and re-hash the release, show it, decide, write the record, report.
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
-    let (manifest_path, manifest) = load_manifest(context, &cli.manifest)?;
-    let shown = context.display(&manifest_path);
-    if manifest.artifacts.is_empty() {
-        return Err(Failure::input(format!(
-            "`{shown}` lists no artifacts: there is nothing to approve\nhint: select the release set with `collect-artifacts select` first"
-        )));
-    }
-    if cli.github_issue && cli.approvers.is_empty() {
-        return Err(Failure::usage(
-            "--github-issue needs --approvers: whose comments decide\nhint: --approvers alice,bob (GitHub user names)",
-        ));
-    }
-    if cli.min_approvals == 0 {
-        return Err(Failure::usage("--min-approvals must be at least 1"));
-    }
-    check_files(&cli, &manifest, &manifest_path, context)?;
-    if cli.show {
-        return show(&manifest, context);
-    }
-    if !cli.github_issue
-        && cli.decision_dir.is_none()
-        && cli.approved_by.is_none()
-        && !context.interactive
-    {
-        return Err(Failure::usage(NO_SOURCE));
-    }
-    // clap makes --out required unless --show.
-    let out_path = context.resolve(cli.out.as_deref().unwrap_or(Path::new("approval.json")));
-    // A gate's decision is checked against what its reviewers saw before anything else.
-    let gate = match &cli.approved_by {
-        Some(name) => Some(approved_in_ci(
-            name,
-            cli.manifest_digest.as_deref().unwrap_or_default(),
-            &manifest,
-            &shown,
-            context,
-        )?),
-        None => None,
+    let release = Release::load(&cli.manifest, context)?;
+    plan::check_options(&cli)?;
+    release.check_files(cli.from.as_deref(), context)?;
+    let (source, out_path) = match plan::plan(&cli, &release, context)? {
+        Plan::Show => {
+            release::show(&release.manifest, context)?;
+            return Ok(ExitStatus::Success);
+        }
+        Plan::Decide { source, out } => (source, out),
     };
     context
         .out
-        .info(&describe(&manifest, false))
-        .map_err(Failure::environment)?;
+        .info(&describe(&release.manifest, false))
+        .map_err(OutputError::from)?;
+    let outcome = decide(source, &cli, &release.manifest, context)?
+        .unwrap_or_else(|| Outcome::silence(cli.on_timeout, cli.timeout));
+    let record = outcome.record(&release.manifest);
+    record.write(&out_path)?;
+    Ok(report(&outcome, &record, &out_path, context)?)
+}
 
-    let outcome = if gate.is_some() {
-        gate
-    } else if cli.github_issue {
-        github::wait_for_issue(&cli, &manifest, context)?
-    } else if let Some(dir) = &cli.decision_dir {
-        wait::decision_file(&cli, &context.resolve(dir), &manifest, context)?
-    } else if context.interactive {
-        wait::prompt(&manifest, context)?
-    } else {
-        return Err(Failure::usage(NO_SOURCE));
-    };
-    let outcome = match (outcome, cli.on_timeout) {
-        (Some(outcome), _) => outcome,
-        (None, OnTimeout::Reject) => Outcome {
-            decision: Decision::TimedOut,
-            by: Vec::new(),
-            source: "timeout",
-            reference: None,
-            reason: Some(format!("no decision within {}", humanize(cli.timeout))),
-        },
-        (None, OnTimeout::Approve) => Outcome {
-            decision: Decision::Approved,
-            by: Vec::new(),
-            source: "timeout",
-            reference: None,
-            reason: Some(format!(
-                "no objection within {} (--on-timeout approve)",
-                humanize(cli.timeout)
-            )),
-        },
-    };
-    let record = Approval::new(
-        GENERATOR,
-        &manifest,
-        outcome.decision,
-        outcome.by.clone(),
-        outcome.source,
-        outcome.reference.clone(),
-        outcome.reason.clone(),
-    );
-    record.write(&out_path).map_err(Failure::from)?;
-    let env = Failure::environment;
+/// Why no decision could be taken: the source that failed says.
+#[derive(Debug, thiserror::Error)]
+enum DecideError {
+    #[error(transparent)]
+    Wait(#[from] WaitError),
+    #[error(transparent)]
+    Github(#[from] GithubError),
+}
+
+impl DecideError {
+    fn wrapped(&self) -> &dyn Diagnose {
+        match self {
+            Self::Wait(error) => error,
+            Self::Github(error) => error,
+        }
+    }
+}
+
+impl Diagnose for DecideError {
+    fn exit_status(&self) -> ExitStatus {
+        self.wrapped().exit_status()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.wrapped().hint()
+    }
+}
+
+/// Takes the decision from `source`; `None` when none came before the timeout.
+fn decide(
+    source: Source,
+    cli: &Cli,
+    manifest: &Manifest,
+    context: &mut Context,
+) -> Result<Option<Outcome>, DecideError> {
+    Ok(match source {
+        Source::Gate(outcome) => Some(outcome),
+        Source::GithubIssue => github::wait_for_issue(cli, manifest, context)?,
+        Source::DecisionDir(dir) => wait::decision_file(&dir, cli.polling(), manifest, context)?,
+        Source::Terminal => Some(wait::prompt(manifest, context)?),
+    })
+}
+
+/// Step outputs, the JSON record, and the status line; the exit status of the decision.
+fn report(
+    outcome: &Outcome,
+    record: &Approval,
+    path: &Path,
+    context: &mut Context,
+) -> Result<ExitStatus, OutputError> {
+    let shown = context.display(path);
     context
         .out
-        .set_output("decision", &outcome.decision.to_string())
-        .map_err(env)?;
-    context
-        .out
-        .set_output("approval", &context.display(&out_path))
-        .map_err(env)?;
+        .set_output("decision", &outcome.decision.to_string())?;
+    context.out.set_output("approval", &shown)?;
     if context.out.is_json() {
-        context.out.json(&record).map_err(env)?;
+        context.out.json(record)?;
     }
     let who = if outcome.by.is_empty() {
         "nobody".to_owned()
@@ -447,24 +332,16 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         outcome.by.join(", ")
     };
     let text = format!(
-        "by {who} ({}); record written to `{}`",
-        outcome.source,
-        context.display(&out_path)
+        "by {who} ({}); record written to `{shown}`",
+        outcome.channel.as_str()
     );
-    Ok(match outcome.decision {
-        Decision::Approved => {
-            context.out.status("Approved", &text).map_err(env)?;
-            ExitStatus::Success
-        }
-        Decision::Rejected => {
-            context.out.status("Rejected", &text).map_err(env)?;
-            ExitStatus::No
-        }
-        Decision::TimedOut => {
-            context.out.status("Timed out", &text).map_err(env)?;
-            ExitStatus::Timeout
-        }
-    })
+    let (word, status) = match outcome.decision {
+        Decision::Approved => ("Approved", ExitStatus::Success),
+        Decision::Rejected => ("Rejected", ExitStatus::No),
+        Decision::TimedOut => ("Timed out", ExitStatus::Timeout),
+    };
+    context.out.status(word, &text)?;
+    Ok(status)
 }
 
 pub(crate) fn humanize(duration: Duration) -> String {

@@ -2,25 +2,59 @@
 //! version to release (anything else rejects), and a decision file dropped into a
 //! directory (a shared volume, an artifact a later job downloads).
 
-use std::io::{BufRead, Write};
-use std::path::Path;
-use std::time::Instant;
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
 
-use custody_cli::Failure;
+use custody_cli::Diagnose;
 use custody_dist::name::same_version;
 use custody_manifest::{Decision, Manifest};
-use custody_output::{Context, Diagnostic};
+use custody_output::{Context, Diagnostic, ExitStatus};
 use serde::Deserialize;
 
-use crate::{Cli, Outcome};
+use crate::poll::Polling;
+use crate::{Channel, Outcome, OutputError};
+
+/// Why no decision could be waited for.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WaitError {
+    #[error("cannot ask for a decision on the terminal")]
+    Terminal(#[source] io::Error),
+    #[error("`{dir}` is not a directory")]
+    NoDecisionDir { dir: PathBuf },
+    #[error("cannot read the decision directory `{dir}`")]
+    ReadDecisionDir {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl Diagnose for WaitError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::NoDecisionDir { .. } => ExitStatus::Input,
+            Self::Terminal(_) | Self::ReadDecisionDir { .. } => ExitStatus::Environment,
+            Self::Output(error) => error.exit_status(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::NoDecisionDir { .. } => {
+                Some("create the directory the decision will be dropped into".to_owned())
+            }
+            _ => None,
+        }
+    }
+}
 
 /// Asks on the terminal. The answer must be the release's version (or its manifest
 /// digest's first 12 hex digits when the manifest holds several versions).
-pub(crate) fn prompt(
-    manifest: &Manifest,
-    context: &mut Context,
-) -> Result<Option<Outcome>, Failure> {
-    let expected = manifest.release_version().unwrap_or_else(|| {
+pub(crate) fn prompt(manifest: &Manifest, context: &Context) -> Result<Outcome, WaitError> {
+    let version = manifest.release_version();
+    let expected = version.clone().unwrap_or_else(|| {
         manifest
             .digest
             .trim_start_matches("sha256:")
@@ -28,36 +62,27 @@ pub(crate) fn prompt(
             .take(12)
             .collect()
     });
-    let mut stderr = std::io::stderr();
-    write!(
-        stderr,
+    let answer = ask(&format!(
         "Type `{expected}` to approve this release (anything else rejects): "
-    )
-    .map_err(Failure::environment)?;
-    stderr.flush().map_err(Failure::environment)?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(Failure::environment)?;
+    ))
+    .map_err(WaitError::Terminal)?;
     let answer = answer.trim();
     let approved = !answer.is_empty()
-        && (answer == expected
-            || same_version(answer, &expected) && manifest.release_version().is_some());
+        && (answer == expected || version.is_some() && same_version(answer, &expected));
     let user = context
         .env
         .get("USER")
         .or_else(|| context.env.get("USERNAME"))
         .unwrap_or("terminal user")
         .to_owned();
-    Ok(Some(Outcome {
+    Ok(Outcome {
         decision: if approved {
             Decision::Approved
         } else {
             Decision::Rejected
         },
         by: vec![user],
-        source: "terminal",
+        channel: Channel::Terminal,
         reference: None,
         reason: (!approved).then(|| {
             if answer.is_empty() {
@@ -66,7 +91,17 @@ pub(crate) fn prompt(
                 format!("typed `{answer}`, not `{expected}`")
             }
         }),
-    }))
+    })
+}
+
+/// Shows `question` on stderr and reads one line from stdin.
+fn ask(question: &str) -> io::Result<String> {
+    let mut stderr = io::stderr();
+    write!(stderr, "{question}")?;
+    stderr.flush()?;
+    let mut answer = String::new();
+    io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer)
 }
 
 /// A decision file: `{"decision": "approve" | "reject", "by": "alice", "reason": "...",
@@ -82,104 +117,106 @@ struct DecisionFile {
     manifest_digest: Option<String>,
 }
 
+/// Why a JSON file in the decision directory does not count.
+#[derive(Debug, thiserror::Error)]
+enum Unusable {
+    #[error("not a decision file ({0})")]
+    NotADecisionFile(#[source] serde_json::Error),
+    #[error("it decides about manifest {decided}, not {expected}")]
+    OtherManifest { decided: String, expected: String },
+    #[error("decision `{0}` is neither approve nor reject")]
+    UnknownDecision(String),
+}
+
+/// What one look at a decision file found.
+#[derive(Debug)]
+enum Reading {
+    Decided(Outcome),
+    /// Unreadable or empty: perhaps still being written; look again next time.
+    NotYet,
+    /// Never a decision about this release: warn once and skip it from now on.
+    Unusable(Unusable),
+}
+
 /// Polls `dir` for `*.json` decision files until the timeout. `None` on timeout.
 pub(crate) fn decision_file(
-    cli: &Cli,
     dir: &Path,
+    polling: Polling,
     manifest: &Manifest,
     context: &mut Context,
-) -> Result<Option<Outcome>, Failure> {
+) -> Result<Option<Outcome>, WaitError> {
+    let shown_dir = context.display(dir);
     if !dir.is_dir() {
-        return Err(Failure::input(format!(
-            "`{}` is not a directory\nhint: create the directory the decision will be dropped into",
-            context.display(dir)
-        )));
+        return Err(WaitError::NoDecisionDir {
+            dir: shown_dir.into(),
+        });
     }
-    context
-        .out
-        .info(&format!(
-            "Waiting up to {} for a decision file in `{}` ({{\"decision\": \"approve\"|\"reject\", \"by\": NAME}})",
-            crate::humanize(cli.timeout),
-            context.display(dir)
-        ))
-        .map_err(Failure::environment)?;
-    let deadline = Instant::now() + cli.timeout;
-    let mut ignored: Vec<std::path::PathBuf> = Vec::new();
-    loop {
-        let mut files: Vec<std::path::PathBuf> = fs_err::read_dir(dir)
-            .map_err(Failure::environment)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "json") && !ignored.contains(p))
-            .collect();
-        files.sort();
+    context.out.info(&format!(
+        "Waiting up to {} for a decision file in `{shown_dir}` ({{\"decision\": \"approve\"|\"reject\", \"by\": NAME}})",
+        crate::humanize(polling.timeout),
+    )).map_err(OutputError::from)?;
+    let mut ignored: Vec<PathBuf> = Vec::new();
+    polling.until(|| {
+        let files = decision_files(dir, &ignored).map_err(|source| WaitError::ReadDecisionDir {
+            dir: shown_dir.clone().into(),
+            source,
+        })?;
         for path in files {
             let shown = context.display(&path);
-            let Ok(text) = fs_err::read_to_string(&path) else {
-                continue;
-            };
-            let parsed: Result<DecisionFile, _> = serde_json::from_str(&text);
-            let warn = |context: &mut Context, message: String| {
-                context
-                    .out
-                    .warning(&Diagnostic::new(message))
-                    .map_err(Failure::environment)
-            };
-            let file = match parsed {
-                Ok(file) => file,
-                // Perhaps still being written: look again next time, then give up on it.
-                Err(error) if text.trim().is_empty() => {
-                    let _ = error;
-                    continue;
-                }
-                Err(error) => {
-                    warn(
-                        context,
-                        format!("ignoring `{shown}`: not a decision file ({error})"),
-                    )?;
+            match read_decision(&path, &shown, manifest) {
+                Reading::Decided(outcome) => return Ok(Some(outcome)),
+                Reading::NotYet => {}
+                Reading::Unusable(why) => {
+                    context
+                        .out
+                        .warning(&Diagnostic::new(format!("ignoring `{shown}`: {why}")))
+                        .map_err(OutputError::from)?;
                     ignored.push(path);
-                    continue;
                 }
-            };
-            if let Some(digest) = &file.manifest_digest
-                && *digest != manifest.digest
-            {
-                warn(
-                    context,
-                    format!(
-                        "ignoring `{shown}`: it decides about manifest {digest}, not {}",
-                        manifest.digest
-                    ),
-                )?;
-                ignored.push(path);
-                continue;
             }
-            let decision = match file.decision.trim().to_ascii_lowercase().as_str() {
-                "approve" | "approved" | "yes" => Decision::Approved,
-                "reject" | "rejected" | "deny" | "denied" | "no" => Decision::Rejected,
-                other => {
-                    warn(
-                        context,
-                        format!(
-                            "ignoring `{shown}`: decision `{other}` is neither approve nor reject"
-                        ),
-                    )?;
-                    ignored.push(path);
-                    continue;
-                }
-            };
-            return Ok(Some(Outcome {
-                decision,
-                by: file.by.into_iter().collect(),
-                source: "decision-file",
-                reference: Some(shown),
-                reason: file.reason,
-            }));
         }
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(None);
-        }
-        std::thread::sleep(cli.poll_interval.min(deadline - now));
+        Ok(None)
+    })
+}
+
+/// The `*.json` files in `dir` not yet `ignored`, in name order.
+fn decision_files(dir: &Path, ignored: &[PathBuf]) -> io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = fs_err::read_dir(dir)?
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json") && !ignored.contains(p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+fn read_decision(path: &Path, shown: &str, manifest: &Manifest) -> Reading {
+    let Ok(text) = fs_err::read_to_string(path) else {
+        return Reading::NotYet;
+    };
+    let file: DecisionFile = match serde_json::from_str(&text) {
+        Ok(file) => file,
+        Err(_) if text.trim().is_empty() => return Reading::NotYet,
+        Err(error) => return Reading::Unusable(Unusable::NotADecisionFile(error)),
+    };
+    if let Some(digest) = file.manifest_digest
+        && digest != manifest.digest
+    {
+        return Reading::Unusable(Unusable::OtherManifest {
+            decided: digest,
+            expected: manifest.digest.clone(),
+        });
     }
+    let decision = match file.decision.trim().to_ascii_lowercase().as_str() {
+        "approve" | "approved" | "yes" => Decision::Approved,
+        "reject" | "rejected" | "deny" | "denied" | "no" => Decision::Rejected,
+        other => return Reading::Unusable(Unusable::UnknownDecision(other.to_owned())),
+    };
+    Reading::Decided(Outcome {
+        decision,
+        by: file.by.into_iter().collect(),
+        channel: Channel::DecisionFile,
+        reference: Some(shown.to_owned()),
+        reason: file.reason,
+    })
 }

@@ -10,13 +10,13 @@ mod select;
 mod verify;
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use custody_cli::StepResult;
-use custody_cli::{GlobalArgs, HasGlobal, after_help};
+use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_dist::{ArtifactKind, Limits};
-use custody_output::Context;
+use custody_output::{Context, ExitStatus};
 
 /// The `generator` recorded in manifests.
 pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
@@ -187,13 +187,24 @@ fn pairs_to_map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
     pairs.iter().cloned().collect()
 }
 
-/// Runs the parsed command.
-pub fn run(cli: Cli, context: &mut Context) -> StepResult {
-    match cli.command {
-        Command::Collect(args) => collect::collect(&args, context),
-        Command::Verify(args) => verify::verify(&args, context),
-        Command::Merge(args) => select::merge(&args, context),
-        Command::Select(args) => select::select(&args, context),
-        Command::Inspect(args) => collect::inspect_only(&args, context),
+/// The step's output (terminal, CI commands, job summary, JSON) could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the step's output")]
+pub(crate) struct OutputError(#[from] io::Error);
+
+impl Diagnose for OutputError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Environment
     }
+}
+
+/// Runs the parsed command; each returns its own error, classified here.
+pub fn run(cli: Cli, context: &mut Context) -> StepResult {
+    Ok(match cli.command {
+        Command::Collect(args) => collect::collect(&args, context)?,
+        Command::Verify(args) => verify::verify(&args, context)?,
+        Command::Merge(args) => select::merge(&args, context)?,
+        Command::Select(args) => select::select(&args, context)?,
+        Command::Inspect(args) => collect::inspect_only(&args, context)?,
+    })
 }

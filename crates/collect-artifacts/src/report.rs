@@ -1,8 +1,15 @@
 //! Human-facing renderings of a manifest: an aligned terminal table and the Markdown
-//! job summary. Both show untrusted file names, which the output layer neutralizes.
+//! job summary, and the announcement of a manifest just written (table, step outputs,
+//! summary, `--json`). All show untrusted file names, which the output layer
+//! neutralizes.
+
+use std::path::Path;
 
 use custody_manifest::{Artifact, Manifest};
+use custody_output::Context;
 use custody_output::text::{human_size, markdown_cell as cell};
+
+use crate::OutputError;
 
 fn project(artifact: &Artifact) -> String {
     artifact.project.as_ref().map_or_else(
@@ -74,12 +81,8 @@ pub(crate) fn table(artifacts: &[Artifact]) -> String {
     text
 }
 
-pub(crate) fn artifact_table(manifest: &Manifest) -> String {
-    table(&manifest.artifacts)
-}
-
 /// The job summary for a written manifest.
-pub(crate) fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> String {
+fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> String {
     let mut md = format!(
         "### Artifacts {verb}\n\nManifest `{}` — {} artifact(s), digest `{}`\n\n| File | Kind | Size | SHA-256 | Project |\n|---|---|---:|---|---|\n",
         cell(path),
@@ -97,4 +100,43 @@ pub(crate) fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> S
         ));
     }
     md
+}
+
+/// Prints the table, sets step outputs, writes the job summary and the JSON result for
+/// a manifest just written to `path`; `verb` says how it came to be.
+pub(crate) fn announce_manifest(
+    manifest: &Manifest,
+    path: &Path,
+    verb: &str,
+    context: &mut Context,
+) -> Result<(), OutputError> {
+    let shown_path = context.display(path);
+    let out = &mut context.out;
+    out.info(&table(&manifest.artifacts))?;
+    out.status(
+        "Wrote",
+        &format!(
+            "`{shown_path}`: {} artifact(s) {verb}, digest {}",
+            manifest.artifacts.len(),
+            manifest.digest
+        ),
+    )?;
+    out.set_output("manifest", &shown_path)?;
+    out.set_output("manifest_digest", &manifest.digest)?;
+    out.set_output("artifact_count", &manifest.artifacts.len().to_string())?;
+    out.summary(
+        "collect-artifacts",
+        &markdown_summary(manifest, &shown_path, verb),
+    )?;
+    if out.is_json() {
+        let value = serde_json::json!({
+            "ok": true,
+            "manifest": shown_path,
+            "digest": manifest.digest,
+            "artifacts": manifest.artifacts,
+            "jobs": manifest.jobs,
+        });
+        out.json(&value)?;
+    }
+    Ok(())
 }

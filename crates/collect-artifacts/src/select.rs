@@ -5,16 +5,131 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use custody_cli::{Failure, StepResult};
+use custody_cli::Diagnose;
+use custody_cli::manifests::{load_manifest, write_manifest};
 use custody_dist::digest::{DigestSet, first_mismatch, hash_reader};
-use custody_manifest::{Artifact, Manifest, candidates, index_dir, write_atomically};
+use custody_manifest::{
+    Artifact, CombineError, Manifest, ManifestError, candidates, index_dir, write_atomically,
+};
 use custody_output::{Context, ExitStatus};
 
-use crate::collect::announce_manifest;
-use crate::{GENERATOR, MergeArgs, SelectArgs, pairs_to_map};
-use custody_cli::manifests::{load_manifest, write_manifest};
+use crate::report::announce_manifest;
+use crate::{GENERATOR, MergeArgs, OutputError, SelectArgs, pairs_to_map};
 
-pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> StepResult {
+/// Why manifests could not be merged, or a release set selected.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SelectError {
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Combine(#[from] CombineError),
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+impl SelectError {
+    /// Every variant wraps the error that decides the exit status and hint.
+    fn wrapped(&self) -> &dyn Diagnose {
+        match self {
+            Self::Manifest(error) => error,
+            Self::Combine(error) => error,
+            Self::Stage(error) => error,
+            Self::Output(error) => error,
+        }
+    }
+}
+
+impl Diagnose for SelectError {
+    fn exit_status(&self) -> ExitStatus {
+        self.wrapped().exit_status()
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.wrapped().hint()
+    }
+}
+
+/// Why the selected files could not be staged. Paths are as the user sees them.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StageError {
+    #[error("cannot look for the selected files in `{dir}`")]
+    Index {
+        dir: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{file_name}` is missing under `{dir}`")]
+    Missing { file_name: String, dir: PathBuf },
+    #[error("cannot read `{path}`")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("`{path}` is {size} bytes, but the manifest records {recorded}")]
+    SizeChanged {
+        path: PathBuf,
+        size: u64,
+        recorded: u64,
+    },
+    #[error("`{path}` has {digest} {actual}, but the manifest records {recorded}")]
+    DigestChanged {
+        path: PathBuf,
+        digest: &'static str,
+        actual: String,
+        recorded: String,
+    },
+    #[error("cannot copy `{path}`")]
+    Copy {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write `{path}`")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write the zip `{path}`")]
+    Zip {
+        path: PathBuf,
+        #[source]
+        source: zip::result::ZipError,
+    },
+}
+
+impl Diagnose for StageError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Index { .. } | Self::Read { .. } => ExitStatus::Input,
+            Self::Missing { .. } | Self::SizeChanged { .. } | Self::DigestChanged { .. } => {
+                ExitStatus::No
+            }
+            Self::Copy { .. } | Self::Write { .. } | Self::Zip { .. } => ExitStatus::Environment,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        match self {
+            Self::Missing { .. } => {
+                Some("pass --from with the directory holding the jobs' artifacts".to_owned())
+            }
+            Self::SizeChanged { .. } | Self::DigestChanged { .. } => {
+                Some("the file changed after it was collected; collect it again".to_owned())
+            }
+            Self::Index { .. }
+            | Self::Read { .. }
+            | Self::Copy { .. }
+            | Self::Write { .. }
+            | Self::Zip { .. } => None,
+        }
+    }
+}
+
+pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> Result<ExitStatus, SelectError> {
     let mut manifests = Vec::with_capacity(args.manifests.len());
     for path in &args.manifests {
         let (path, manifest) = load_manifest(context, path)?;
@@ -32,7 +147,32 @@ pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> StepResult {
     Ok(ExitStatus::Success)
 }
 
-pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> StepResult {
+/// Where `select` puts the selected files besides the manifest.
+#[derive(Debug)]
+enum Target {
+    /// `--copy-to`: a directory.
+    Directory(PathBuf),
+    /// `--zip`: a zip archive.
+    Zip(PathBuf),
+}
+
+impl Target {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Directory(path) | Self::Zip(path) => path,
+        }
+    }
+
+    /// The status word, the preposition, and the step output naming the target.
+    fn wording(&self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::Directory(_) => ("Staged", "in", "release_dir"),
+            Self::Zip(_) => ("Packed", "into", "release_zip"),
+        }
+    }
+}
+
+pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitStatus, SelectError> {
     let (source_path, source) = load_manifest(context, &args.manifest)?;
     let selected = custody_manifest::select(
         GENERATOR,
@@ -40,57 +180,25 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> StepResult {
         &pairs_to_map(&args.criteria),
         &args.kinds,
     )?;
-    let from = match &args.from {
-        Some(dir) => context.resolve(dir),
-        None => source_path
-            .parent()
-            .map_or_else(|| context.cwd.clone(), ToOwned::to_owned),
-    };
     let out = args.out.as_ref().map(|p| context.resolve(p));
     let manifest_name = out.as_ref().and_then(|p| p.file_name()).map_or_else(
         || "release.json".to_owned(),
         |n| n.to_string_lossy().into_owned(),
     );
-
-    if args.copy_to.is_some() || args.zip.is_some() {
+    let targets: Vec<Target> = (args.copy_to.iter())
+        .map(|dir| Target::Directory(context.resolve(dir)))
+        .chain(args.zip.iter().map(|zip| Target::Zip(context.resolve(zip))))
+        .collect();
+    if !targets.is_empty() {
+        let from = match &args.from {
+            Some(dir) => context.resolve(dir),
+            None => source_path
+                .parent()
+                .map_or_else(|| context.cwd.clone(), ToOwned::to_owned),
+        };
         let sources = locate_all(&selected, &from, &source_path, context)?;
-        if let Some(dir) = &args.copy_to {
-            let dir = context.resolve(dir);
-            copy_verified(&selected, &sources, &dir, &manifest_name, context)?;
-            context
-                .out
-                .status(
-                    "Staged",
-                    &format!(
-                        "{} file(s) and `{manifest_name}` in `{}`",
-                        sources.len(),
-                        context.display(&dir)
-                    ),
-                )
-                .map_err(Failure::environment)?;
-            context
-                .out
-                .set_output("release_dir", &context.display(&dir))
-                .map_err(Failure::environment)?;
-        }
-        if let Some(zip) = &args.zip {
-            let zip = context.resolve(zip);
-            zip_verified(&selected, &sources, &zip, &manifest_name, context)?;
-            context
-                .out
-                .status(
-                    "Packed",
-                    &format!(
-                        "{} file(s) and `{manifest_name}` into `{}`",
-                        sources.len(),
-                        context.display(&zip)
-                    ),
-                )
-                .map_err(Failure::environment)?;
-            context
-                .out
-                .set_output("release_zip", &context.display(&zip))
-                .map_err(Failure::environment)?;
+        for target in &targets {
+            stage(&selected, &sources, target, &manifest_name, context)?;
         }
     }
     let written = match (&out, &args.copy_to) {
@@ -101,19 +209,61 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> StepResult {
         (None, Some(dir)) => context.resolve(dir).join(&manifest_name),
         (None, None) => PathBuf::from(&manifest_name),
     };
+    announce_manifest(&selected, &written, &selection_verb(args), context)?;
+    Ok(ExitStatus::Success)
+}
+
+/// "selected where python=3.7, arch=x86", for the announcement.
+fn selection_verb(args: &SelectArgs) -> String {
     let criteria = args
         .criteria
         .iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let verb = if criteria.is_empty() {
+    if criteria.is_empty() {
         "selected".to_owned()
     } else {
         format!("selected where {criteria}")
-    };
-    announce_manifest(&selected, &written, &verb, context)?;
-    Ok(ExitStatus::Success)
+    }
+}
+
+/// Puts the selected files and their manifest into `target`, and says so.
+fn stage(
+    manifest: &Manifest,
+    sources: &[Copies],
+    target: &Target,
+    manifest_name: &str,
+    context: &mut Context,
+) -> Result<(), SelectError> {
+    match target {
+        Target::Directory(dir) => copy_verified(manifest, sources, dir, manifest_name, context)?,
+        Target::Zip(zip) => zip_verified(manifest, sources, zip, manifest_name, context)?,
+    }
+    let (word, preposition, output) = target.wording();
+    let shown = context.display(target.path());
+    context
+        .out
+        .status(
+            word,
+            &format!(
+                "{} file(s) and `{manifest_name}` {preposition} `{shown}`",
+                sources.len()
+            ),
+        )
+        .map_err(OutputError::from)?;
+    context
+        .out
+        .set_output(output, &shown)
+        .map_err(OutputError::from)?;
+    Ok(())
+}
+
+/// Every copy of one selected file found under `--from`: at least one.
+#[derive(Debug)]
+struct Copies {
+    first: PathBuf,
+    others: Vec<PathBuf>,
 }
 
 /// Finds every copy of every selected file under `from`; a missing file stops the step
@@ -123,21 +273,26 @@ fn locate_all(
     from: &Path,
     source_manifest: &Path,
     context: &Context,
-) -> Result<Vec<Vec<PathBuf>>, Failure> {
-    let index = index_dir(from, &[source_manifest.to_owned()]).map_err(Failure::input)?;
-    let mut found = Vec::with_capacity(manifest.artifacts.len());
-    for artifact in &manifest.artifacts {
-        let copies = candidates(&index, &artifact.file_name);
-        if copies.is_empty() {
-            return Err(Failure::no(format!(
-                "`{}` is missing under `{}`\nhint: pass --from with the directory holding the jobs' artifacts",
-                artifact.file_name,
-                context.display(from)
-            )));
-        }
-        found.push(copies.to_vec());
-    }
-    Ok(found)
+) -> Result<Vec<Copies>, StageError> {
+    let index =
+        index_dir(from, &[source_manifest.to_owned()]).map_err(|source| StageError::Index {
+            dir: context.display(from).into(),
+            source,
+        })?;
+    manifest
+        .artifacts
+        .iter()
+        .map(|artifact| match candidates(&index, &artifact.file_name) {
+            [first, others @ ..] => Ok(Copies {
+                first: first.clone(),
+                others: others.to_vec(),
+            }),
+            [] => Err(StageError::Missing {
+                file_name: artifact.file_name.clone(),
+                dir: context.display(from).into(),
+            }),
+        })
+        .collect()
 }
 
 /// Passes everything read through to a writer: hash and copy in one read.
@@ -159,77 +314,94 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
 fn copy_checked(
     artifact: &Artifact,
     source: &Path,
-    shown: &str,
+    shown: &Path,
     writer: impl Write,
-) -> Result<(), Failure> {
+) -> Result<(), StageError> {
     let set = if artifact.digests.md5.is_some() {
         DigestSet::Upload
     } else {
         DigestSet::Sha256
     };
-    let reader = fs_err::File::open(source).map_err(Failure::input)?;
+    let reader = fs_err::File::open(source).map_err(|source| StageError::Read {
+        path: shown.to_owned(),
+        source,
+    })?;
     let (size, digests) = hash_reader(
         Tee { reader, writer },
         set,
         &custody_output::NoProgress,
         &artifact.file_name,
     )
-    .map_err(Failure::environment)?;
+    .map_err(|source| StageError::Copy {
+        path: shown.to_owned(),
+        source,
+    })?;
     if size != artifact.size {
-        return Err(Failure::no(format!(
-            "`{shown}` is {size} bytes, but the manifest records {}\nhint: the file changed after it was collected; collect it again",
-            artifact.size
-        )));
+        return Err(StageError::SizeChanged {
+            path: shown.to_owned(),
+            size,
+            recorded: artifact.size,
+        });
     }
     if let Some((digest, recorded, actual)) = first_mismatch(&artifact.digests, &digests) {
-        return Err(Failure::no(format!(
-            "`{shown}` has {digest} {actual}, but the manifest records {recorded}\nhint: the file changed after it was collected; collect it again"
-        )));
+        return Err(StageError::DigestChanged {
+            path: shown.to_owned(),
+            digest,
+            actual,
+            recorded,
+        });
     }
     Ok(())
 }
 
 /// Tries each copy of a file in turn until one matches the manifest, and returns it;
-/// returns the first copy's mismatch when none does. `attempt` checks (or writes) one.
+/// returns the first copy's mismatch when none does. `attempt` checks (or writes) one,
+/// given its path and its path as shown.
 fn first_matching<'a>(
-    artifact: &Artifact,
-    copies: &'a [PathBuf],
+    copies: &'a Copies,
     context: &Context,
-    mut attempt: impl FnMut(&Path, &str) -> Result<(), Failure>,
-) -> Result<&'a Path, Failure> {
-    let mut first_error = None;
-    for source in copies {
-        match attempt(source, &context.display(source)) {
-            Ok(()) => return Ok(source),
-            Err(error) => {
-                first_error.get_or_insert(error);
-            }
+    mut attempt: impl FnMut(&Path, &Path) -> Result<(), StageError>,
+) -> Result<&'a Path, StageError> {
+    let mut try_copy = |source: &Path| attempt(source, Path::new(&context.display(source)));
+    let first_error = match try_copy(&copies.first) {
+        Ok(()) => return Ok(&copies.first),
+        Err(error) => error,
+    };
+    for source in &copies.others {
+        if try_copy(source).is_ok() {
+            return Ok(source);
         }
     }
-    Err(first_error.unwrap_or_else(|| Failure::no(format!("`{}` is missing", artifact.file_name))))
+    Err(first_error)
+}
+
+/// An I/O error while writing `path`.
+fn write_error(path: &Path, context: &Context) -> impl FnOnce(io::Error) -> StageError {
+    let path = PathBuf::from(context.display(path));
+    move |source| StageError::Write { path, source }
 }
 
 fn copy_verified(
     manifest: &Manifest,
-    sources: &[Vec<PathBuf>],
+    sources: &[Copies],
     dir: &Path,
     manifest_name: &str,
     context: &Context,
-) -> Result<(), Failure> {
-    fs_err::create_dir_all(dir).map_err(Failure::environment)?;
+) -> Result<(), StageError> {
+    fs_err::create_dir_all(dir).map_err(write_error(dir, context))?;
     // Copy everything to temporary names first; only when every file matches are they
     // renamed into place, so a mismatch leaves the directory as it was.
     let mut staged: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
     for (artifact, copies) in manifest.artifacts.iter().zip(sources) {
         let target = dir.join(&artifact.file_name);
         let mut kept = None;
-        first_matching(artifact, copies, context, |source, shown| {
+        first_matching(copies, context, |source, shown| {
             if target.canonicalize().ok() == source.canonicalize().ok() {
                 // Staging in place: verify without copying.
                 return copy_checked(artifact, source, shown, io::sink());
             }
             let mut temporary =
-                tempfile::NamedTempFile::new_in(dir).map_err(Failure::environment)?;
+                tempfile::NamedTempFile::new_in(dir).map_err(write_error(dir, context))?;
             copy_checked(artifact, source, shown, temporary.as_file_mut())?;
             kept = Some(temporary);
             Ok(())
@@ -241,27 +413,32 @@ fn copy_verified(
     for (temporary, target) in staged {
         temporary
             .persist(&target)
-            .map_err(|e| Failure::environment(e.error))?;
+            .map_err(|e| write_error(&target, context)(e.error))?;
     }
-    write_atomically(&dir.join(manifest_name), manifest.to_json().as_bytes())
-        .map_err(Failure::environment)?;
-    Ok(())
+    let manifest_path = dir.join(manifest_name);
+    write_atomically(&manifest_path, manifest.to_json().as_bytes())
+        .map_err(write_error(&manifest_path, context))
 }
 
 fn zip_verified(
     manifest: &Manifest,
-    sources: &[Vec<PathBuf>],
+    sources: &[Copies],
     target: &Path,
     manifest_name: &str,
     context: &Context,
-) -> Result<(), Failure> {
+) -> Result<(), StageError> {
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
     };
-    fs_err::create_dir_all(&dir).map_err(Failure::environment)?;
-    let temporary = tempfile::NamedTempFile::new_in(&dir).map_err(Failure::environment)?;
-    let mut zip = zip::ZipWriter::new(temporary.reopen().map_err(Failure::environment)?);
+    fs_err::create_dir_all(&dir).map_err(write_error(&dir, context))?;
+    let temporary = tempfile::NamedTempFile::new_in(&dir).map_err(write_error(&dir, context))?;
+    let file = temporary.reopen().map_err(write_error(target, context))?;
+    let zip_error = |source| StageError::Zip {
+        path: context.display(target).into(),
+        source,
+    };
+    let mut zip = zip::ZipWriter::new(file);
     // Wheels and sdists are compressed already: store them.
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Stored)
@@ -270,23 +447,24 @@ fn zip_verified(
         // Find the matching copy first: a zip entry cannot be taken back once started.
         // Packing checks the digests again, so a file changed in between is caught, and
         // the temporary zip is then thrown away.
-        let source = first_matching(artifact, copies, context, |source, shown| {
+        let source = first_matching(copies, context, |source, shown| {
             copy_checked(artifact, source, shown, io::sink())
         })?;
         zip.start_file(artifact.file_name.as_str(), options)
-            .map_err(Failure::environment)?;
-        copy_checked(artifact, source, &context.display(source), &mut zip)?;
+            .map_err(zip_error)?;
+        let shown = PathBuf::from(context.display(source));
+        copy_checked(artifact, source, &shown, &mut zip)?;
     }
     zip.start_file(
         manifest_name,
         options.compression_method(zip::CompressionMethod::Deflated),
     )
-    .map_err(Failure::environment)?;
+    .map_err(zip_error)?;
     zip.write_all(manifest.to_json().as_bytes())
-        .map_err(Failure::environment)?;
-    zip.finish().map_err(Failure::environment)?;
+        .map_err(write_error(target, context))?;
+    zip.finish().map_err(zip_error)?;
     temporary
         .persist(target)
-        .map_err(|e| Failure::environment(e.error))?;
+        .map_err(|e| write_error(target, context)(e.error))?;
     Ok(())
 }

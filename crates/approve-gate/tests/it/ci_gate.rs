@@ -100,6 +100,12 @@ fn approved_by_refuses_a_manifest_other_than_the_one_shown() {
         "{stderr}"
     );
     assert!(stderr.contains(&shown), "{stderr}");
+    // The fix is a hint line of its own, not a cause.
+    assert!(
+        stderr.contains("\nhint: the artifacts changed after `approve-gate --show`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("caused by: hint"), "{stderr}");
     assert!(!dir.path().join("approval.json").exists());
     // --approved-by alone is a usage error: the binding is the point.
     let output = cmd(dir.path())
@@ -151,6 +157,10 @@ fn files_changed_after_selection_are_refused_before_anyone_is_asked() {
     );
     assert!(
         stderr.contains(&format!("{wheel}: changed: sha256 is")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("\nhint: download the release set again"),
         "{stderr}"
     );
     assert!(!dir.path().join("approval.json").exists());

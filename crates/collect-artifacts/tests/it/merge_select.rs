@@ -252,6 +252,10 @@ fn staging_refuses_a_file_changed_since_collect_and_leaves_nothing() {
         )),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("\nhint: the file changed after it was collected; collect it again"),
+        "{stderr}"
+    );
     let left: Vec<_> = fs_err::read_dir(dir.path().join("release"))
         .map(std::iter::Iterator::count)
         .into_iter()
