@@ -3,7 +3,8 @@
 #   1. prepare the Python peers and fixtures (scripts/test-env.sh),
 #   2. action.yml, examples/ and templates/ against the GitHub and Azure schemas
 #      (their step invocations are checked against each step's --help by the tests),
-#   3. cargo fmt --check, 4. clippy with warnings as errors, 5. every test.
+#   3. no unused dependency (cargo-machete), 4. cargo fmt --check,
+#   5. clippy with warnings as errors, 6. every test.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +16,15 @@ export CUSTODY_TEST_PYTHON CUSTODY_TEST_FIXTURES
 
 echo "== validating action.yml, the example workflows and the Azure templates"
 scripts/check-ci-yaml.sh
+
+echo "== unused dependencies (cargo-machete)"
+machete=$root/target/tools/bin/cargo-machete
+if [ "$("$machete" --version 2>/dev/null)" != "0.9.2" ]; then
+  # Its own target dir: the workspace's build lock is not held while it compiles.
+  CARGO_TARGET_DIR=$root/target/tools/build cargo install --quiet --locked \
+    --root "$root/target/tools" cargo-machete@0.9.2
+fi
+"$machete" "$root"
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

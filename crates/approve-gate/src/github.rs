@@ -17,7 +17,8 @@ use custody_output::{Context, ExitStatus};
 use serde_json::{Value, json};
 
 use crate::release::{describe, release_name};
-use crate::{Channel, Cli, OnTimeout, Outcome, OutputError};
+use crate::{Channel, Cli, OnTimeout, Outcome};
+use custody_cli::OutputError;
 
 const USER_AGENT: &str = concat!("custody-approve-gate/", env!("CARGO_PKG_VERSION"));
 

@@ -11,12 +11,11 @@ mod poll;
 mod release;
 mod wait;
 
-use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
+use custody_cli::{Diagnose, GlobalArgs, HasGlobal, OutputError, StepResult, after_help};
 use custody_manifest::{Approval, Decision, Manifest};
 use custody_output::{Context, ExitStatus};
 
@@ -149,17 +148,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "h" => Duration::from_secs(number * 3600),
         _ => return Err(format!("`{text}` has an unknown unit; use ms, s, m or h")),
     })
-}
-
-/// The step's output (terminal, CI commands, job summary, JSON) could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the step's output")]
-pub(crate) struct OutputError(#[from] io::Error);
-
-impl Diagnose for OutputError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Environment
-    }
 }
 
 /// Where a decision came from, as the approval record names it.

@@ -13,7 +13,7 @@ use custody_manifest::{Manifest, ManifestError};
 use custody_output::text::{human_size, markdown_cell};
 use custody_output::{Context, ExitStatus};
 
-use crate::OutputError;
+use custody_cli::OutputError;
 
 /// Why the release cannot be put in front of an approver.
 #[derive(Debug, thiserror::Error)]

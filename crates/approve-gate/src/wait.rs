@@ -12,7 +12,8 @@ use custody_output::{Context, Diagnostic, ExitStatus};
 use serde::Deserialize;
 
 use crate::poll::Polling;
-use crate::{Channel, Outcome, OutputError};
+use crate::{Channel, Outcome};
+use custody_cli::OutputError;
 
 /// Why no decision could be waited for.
 #[derive(Debug, thiserror::Error)]

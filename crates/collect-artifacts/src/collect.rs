@@ -14,7 +14,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::report::{announce_manifest, table};
-use crate::{CollectArgs, GENERATOR, InspectArgs, OutputError, pairs_to_map};
+use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map};
+use custody_cli::OutputError;
 
 /// Why artifacts could not be collected or inspected.
 #[derive(Debug, thiserror::Error)]

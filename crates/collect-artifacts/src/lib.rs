@@ -10,13 +10,12 @@ mod select;
 mod verify;
 
 use std::collections::BTreeMap;
-use std::io;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
+use custody_cli::{GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_dist::{ArtifactKind, Limits};
-use custody_output::{Context, ExitStatus};
+use custody_output::Context;
 
 /// The `generator` recorded in manifests.
 pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
@@ -185,17 +184,6 @@ fn parse_kind(text: &str) -> Result<ArtifactKind, String> {
 
 fn pairs_to_map(pairs: &[(String, String)]) -> BTreeMap<String, String> {
     pairs.iter().cloned().collect()
-}
-
-/// The step's output (terminal, CI commands, job summary, JSON) could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the step's output")]
-pub(crate) struct OutputError(#[from] io::Error);
-
-impl Diagnose for OutputError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Environment
-    }
 }
 
 /// Runs the parsed command; each returns its own error, classified here.

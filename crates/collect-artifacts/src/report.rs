@@ -9,7 +9,7 @@ use custody_manifest::{Artifact, Manifest};
 use custody_output::Context;
 use custody_output::text::{human_size, markdown_cell as cell};
 
-use crate::OutputError;
+use custody_cli::OutputError;
 
 fn project(artifact: &Artifact) -> String {
     artifact.project.as_ref().map_or_else(

@@ -14,7 +14,8 @@ use custody_manifest::{
 use custody_output::{Context, ExitStatus};
 
 use crate::report::announce_manifest;
-use crate::{GENERATOR, MergeArgs, OutputError, SelectArgs, pairs_to_map};
+use crate::{GENERATOR, MergeArgs, SelectArgs, pairs_to_map};
+use custody_cli::OutputError;
 
 /// Why manifests could not be merged, or a release set selected.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,8 @@ use custody_cli::manifests::load_manifest;
 use custody_manifest::{DirReport, ManifestError, verify_dir};
 use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
-use crate::{OutputError, VerifyArgs};
+use crate::VerifyArgs;
+use custody_cli::OutputError;
 
 /// Why a directory could not be checked against its manifest.
 #[derive(Debug, thiserror::Error)]

@@ -71,6 +71,19 @@ impl Failure {
     }
 }
 
+/// The step's own output (terminal, CI commands, step outputs, job summary, JSON) could
+/// not be written: a closed stdout, an unwritable `$GITHUB_OUTPUT`. The I/O error, which
+/// names the file where there is one, is the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the step's output")]
+pub struct OutputError(#[from] std::io::Error);
+
+impl Diagnose for OutputError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Environment
+    }
+}
+
 impl<E: Diagnose> From<E> for Failure {
     fn from(error: E) -> Self {
         Self {

@@ -19,7 +19,7 @@ use clap::Parser;
 use custody_ci::{CiContext, Env, Provider};
 use custody_output::{Context, ExitStatus, NoProgress, Output, OutputConfig, Progress};
 
-pub use failure::{Diagnose, Failure, StepResult};
+pub use failure::{Diagnose, Failure, OutputError, StepResult};
 pub use progress::{LineProgress, TerminalProgress};
 
 /// Options every step accepts. Flatten into the step's parser with

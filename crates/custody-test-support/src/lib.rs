@@ -27,7 +27,7 @@ pub fn workspace_root() -> PathBuf {
 fn require(path: PathBuf, what: &str) -> PathBuf {
     assert!(
         path.exists(),
-        "{what} is missing at `{}`\nhint: run `scripts/test-env.sh` (or `scripts/test.sh`, which runs it) before `cargo test`",
+        "{what} is missing at `{}`: run `scripts/test-env.sh` (or `scripts/test.sh`, which runs it) before `cargo test`",
         path.display()
     );
     path

@@ -2,27 +2,15 @@
 //! `--json` document, the step outputs and summary table on Azure and GitHub. Every flow
 //! ends here, with one typed outcome per file.
 
-use custody_cli::Diagnose;
+use custody_cli::OutputError;
 use custody_dist::{ArtifactKind, Problem};
 use custody_http::{Url, display_url};
+use custody_output::Context;
 use custody_output::text::markdown_cell;
-use custody_output::{Context, ExitStatus};
 use serde::Serialize;
-use thiserror::Error;
 
 use crate::index::Conflict;
 use crate::plan::{NotUploadable, Plan, Planned};
-
-/// Writing the report failed (a closed stdout, an unwritable step summary).
-#[derive(Debug, Error)]
-#[error("cannot write the report")]
-pub(crate) struct ReportError(#[from] std::io::Error);
-
-impl Diagnose for ReportError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Environment
-    }
-}
 
 /// What happened to one file.
 #[derive(Debug, Clone)]
@@ -192,7 +180,7 @@ fn results<'a>(rows: &'a [Row<'_>]) -> Vec<FileResult<'a>> {
 }
 
 /// Prints every problem of every file, errors and warnings, against its file.
-pub(crate) fn problems(plan: &Plan, context: &mut Context) -> Result<(), ReportError> {
+pub(crate) fn problems(plan: &Plan, context: &mut Context) -> Result<(), OutputError> {
     for file in &plan.files {
         custody_cli::problems::report(
             &mut context.out,
@@ -205,7 +193,7 @@ pub(crate) fn problems(plan: &Plan, context: &mut Context) -> Result<(), ReportE
 }
 
 /// The line of one file: `Uploaded `x.whl` → URL (note)`.
-pub(crate) fn status_line(context: &mut Context, row: &Row<'_>) -> Result<(), ReportError> {
+pub(crate) fn status_line(context: &mut Context, row: &Row<'_>) -> Result<(), OutputError> {
     let mut line = format!("`{}`", row.file.file_name);
     if let Some(url) = &row.url {
         line.push_str(&format!(" → {url}"));
@@ -217,7 +205,7 @@ pub(crate) fn status_line(context: &mut Context, row: &Row<'_>) -> Result<(), Re
 }
 
 /// `publish-pypi check`: every file's line, or the JSON document.
-pub(crate) fn check(context: &mut Context, rows: &[Row<'_>], ok: bool) -> Result<(), ReportError> {
+pub(crate) fn check(context: &mut Context, rows: &[Row<'_>], ok: bool) -> Result<(), OutputError> {
     if context.out.is_json() {
         let value = serde_json::json!({ "ok": ok, "files": results(rows) });
         context.out.json(&value)?;
@@ -243,7 +231,7 @@ pub(crate) fn publish(
     run: &Publishing<'_>,
     rows: &[Row<'_>],
     ok: bool,
-) -> Result<(), ReportError> {
+) -> Result<(), OutputError> {
     let count = |status: Status| rows.iter().filter(|r| r.outcome.status() == status).count();
     let uploaded = count(Status::Uploaded);
     let already = count(Status::AlreadyPublished);
@@ -297,7 +285,7 @@ fn summary(
     context: &mut Context,
     run: &Publishing<'_>,
     rows: &[Row<'_>],
-) -> Result<(), ReportError> {
+) -> Result<(), OutputError> {
     let mut summary = format!(
         "### publish-pypi{}\n\n| File | Result | Where |\n|---|---|---|\n",
         if run.dry_run { " (dry run)" } else { "" }

@@ -14,9 +14,10 @@ use thiserror::Error;
 use crate::credentials::{self, Credentials, DryRunIdentity, Identity};
 use crate::index::{self, IndexError, Presence, Published};
 use crate::plan::{self, Disposition, Plan, Planned, PrepareError};
-use crate::report::{self, Evidence, FileOutcome, ReportError, Row};
+use crate::report::{self, Evidence, FileOutcome, Row};
 use crate::send::{self, Answer, Refusal, SendError, Upload};
 use crate::{PYPI_UPLOAD_URL, Selection, UploadArgs};
+use custody_cli::OutputError;
 
 const USER_AGENT: &str = concat!("custody-publish-pypi/", env!("CARGO_PKG_VERSION"));
 
@@ -66,7 +67,7 @@ pub(crate) fn check(selection: &Selection, context: &mut Context) -> StepResult 
     context
         .out
         .status("Checked", &format!("{total} file(s): ready to publish"))
-        .map_err(ReportError::from)?;
+        .map_err(OutputError::from)?;
     Ok(ExitStatus::Success)
 }
 
@@ -169,7 +170,7 @@ fn conclude(
 }
 
 /// The release set being published, and every problem the pre-flight found.
-fn announce(args: &UploadArgs, plan: &Plan, context: &mut Context) -> Result<(), ReportError> {
+fn announce(args: &UploadArgs, plan: &Plan, context: &mut Context) -> Result<(), OutputError> {
     if let Some((path, manifest)) = &plan.manifest {
         let shown = context.display(path);
         let approved = if args.approval.is_some() {
@@ -216,21 +217,21 @@ fn identity(
         },
     );
     for secret in &secrets {
-        context.out.mask(secret).map_err(ReportError::from)?;
+        context.out.mask(secret).map_err(OutputError::from)?;
     }
     let identity = resolved?;
     match &identity {
         Identity::DryRun(DryRunIdentity::WouldExchange) => context
             .out
             .info("Dry run: would exchange this job's OIDC token for an upload token (trusted publishing)")
-            .map_err(ReportError::from)?,
+            .map_err(OutputError::from)?,
         Identity::DryRun(DryRunIdentity::Missing) => context
             .out
             .warning(
                 &Diagnostic::new("no credentials are set; a real run would fail")
                     .hint(credentials::SET_CREDENTIALS),
             )
-            .map_err(ReportError::from)?,
+            .map_err(OutputError::from)?,
         Identity::Upload(_) | Identity::DryRun(DryRunIdentity::Configured(_)) => {}
     }
     if let Some(credentials) = identity.credentials() {
@@ -238,7 +239,7 @@ fn identity(
         context
             .out
             .mask(credentials.password.expose())
-            .map_err(ReportError::from)?;
+            .map_err(OutputError::from)?;
     }
     Ok(identity)
 }
@@ -344,7 +345,7 @@ fn decide<'a>(
     index: &Index<'_>,
     upload_url: &Url,
     published: &BTreeMap<String, Published>,
-) -> Result<Vec<Row<'a>>, ReportError> {
+) -> Result<Vec<Row<'a>>, OutputError> {
     let mut rows = Vec::new();
     for file in &plan.files {
         let checked = match &file.disposition {
@@ -399,7 +400,7 @@ fn upload_all(
     upload: &Upload<'_>,
     index: &Index<'_>,
     rows: &mut [Row<'_>],
-) -> Result<Option<SendError>, ReportError> {
+) -> Result<Option<SendError>, OutputError> {
     let mut stopped = None;
     for row in rows.iter_mut() {
         let checked = match (&row.outcome, &row.file.disposition) {

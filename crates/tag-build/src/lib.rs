@@ -8,12 +8,11 @@
 mod kind;
 mod version;
 
-use std::io;
 use std::path::PathBuf;
 
 use clap::Parser;
 use custody_ci::{CiContext, Provider};
-use custody_cli::{Diagnose, StepResult};
+use custody_cli::{Diagnose, OutputError, StepResult};
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
 use custody_dist::name::same_version;
 use custody_output::{Context, Diagnostic, ExitStatus, azure};
@@ -203,17 +202,6 @@ impl Diagnose for CheckError {
     }
 }
 
-/// The decision could not be written (outputs, build tag, JSON or the status line).
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the build's decision")]
-pub struct ReportError(#[from] io::Error);
-
-impl Diagnose for ReportError {
-    fn exit_status(&self) -> ExitStatus {
-        ExitStatus::Environment
-    }
-}
-
 // Every step's entry point takes its parsed arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
@@ -231,7 +219,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         let diagnostic =
             Diagnostic::new(format!("this is {}, not a release build", decision.reason))
                 .hint("release jobs run only for tags that name the package version (e.g. v1.2.3)");
-        context.out.error(&diagnostic).map_err(ReportError)?;
+        context.out.error(&diagnostic).map_err(OutputError::from)?;
         return Ok(ExitStatus::No);
     }
     Ok(ExitStatus::Success)
@@ -277,7 +265,7 @@ fn check_version(cli: &Cli, context: &Context, kind: &Kind) -> Result<Option<Str
 }
 
 /// Marks the build (Azure build tag), sets the step outputs and prints the decision.
-fn report(decision: &Decision, context: &mut Context) -> Result<(), ReportError> {
+fn report(decision: &Decision, context: &mut Context) -> Result<(), OutputError> {
     let out = &mut context.out;
     if let Some(tag) = &decision.build_tag
         && out.provider() == Provider::AzurePipelines

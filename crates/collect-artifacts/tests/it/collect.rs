@@ -6,6 +6,7 @@ use custody_test_support::{WheelBuilder, pypi_artifact, sample_sdist, sample_whe
 use crate::{cmd, job_dist, read_json, sha256_of, stderr_of, stdout_of};
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn collects_and_labels_a_job_dist() {
     let dir = tempfile::tempdir().unwrap();
     let dist = dir.path().join("dist");

@@ -29,6 +29,7 @@ fn matrix(root: &Path) {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn merge_then_select_the_release_set_and_stage_it() {
     let dir = tempfile::tempdir().unwrap();
     matrix(dir.path());

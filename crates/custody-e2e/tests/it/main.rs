@@ -8,6 +8,7 @@ mod action;
 mod ci_yaml;
 mod install;
 mod pipeline;
+mod shape;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -130,6 +130,7 @@ fn azure_variables(text: &str) -> BTreeMap<String, Vec<String>> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn azure_build_and_release_pipelines() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();
@@ -320,6 +321,7 @@ fn azure_build_and_release_pipelines() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn github_build_and_release_pipelines() {
     let work = tempfile::tempdir().unwrap();
     let work = work.path();

@@ -28,6 +28,7 @@ fn posts(server: &MockServer) -> Vec<custody_test_support::Recorded> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn the_upload_form_is_twines_and_503_is_retried() {
     let server = index_server(|attempt| {
         if attempt == 0 {

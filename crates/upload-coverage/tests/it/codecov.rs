@@ -57,6 +57,7 @@ fn split(requests: &[Recorded]) -> (Recorded, Value, Value) {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn a_pull_request_on_github_uploads_under_its_head_commit() {
     let server = codecov_server();
     let dir = tempfile::tempdir().unwrap();
@@ -143,6 +144,7 @@ fn a_pull_request_on_github_uploads_under_its_head_commit() {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn codecov_cli_and_upload_coverage_send_the_same_upload() {
     let server = codecov_server();
     let dir = tempfile::tempdir().unwrap();
