@@ -68,7 +68,7 @@ impl Diagnose for InputError {
 }
 
 /// `` `a`, `b` ``: the inputs as the user wrote them.
-fn quoted(inputs: &[String]) -> String {
+pub fn quoted(inputs: &[String]) -> String {
     inputs
         .iter()
         .map(|input| format!("`{input}`"))

@@ -79,16 +79,8 @@ pub enum FailOn {
 pub enum FindError {
     #[error(transparent)]
     Inputs(#[from] InputError),
-    #[error("no JUnit XML (*.xml) found in {}", quoted(.inputs))]
+    #[error("no JUnit XML (*.xml) found in {}", inputs::quoted(.inputs))]
     NoReports { inputs: Vec<String> },
-}
-
-fn quoted(inputs: &[String]) -> String {
-    inputs
-        .iter()
-        .map(|input| format!("`{input}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Diagnose for FindError {
