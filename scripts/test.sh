@@ -17,6 +17,9 @@ export CUSTODY_TEST_PYTHON CUSTODY_TEST_FIXTURES
 echo "== validating action.yml, the example workflows and the Azure templates"
 scripts/check-ci-yaml.sh
 
+echo "== shellcheck (every shipped script; POSIX sh ones as sh: no bashisms)"
+shellcheck scripts/*.sh
+
 echo "== unused dependencies (cargo-machete)"
 machete=$root/target/tools/bin/cargo-machete
 if [ "$("$machete" --version 2>/dev/null)" != "0.9.2" ]; then

@@ -1,7 +1,7 @@
 //! Detects which CI system runs the step and reads what it says about the build:
 //! commit, ref, pull request, build link, job and repository.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,22 @@ pub struct PullRequest {
     /// Whether the request comes from a fork, when the CI system says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from_fork: Option<bool>,
+    /// The owner (user, organization or namespace) of the repository the request comes
+    /// from: a fork's owner. Codecov names a fork's branch `owner:branch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_owner: Option<String>,
+}
+
+impl PullRequest {
+    /// `owner:branch`, as GitHub labels a request's head (`pull_request.head.label`) and
+    /// as Codecov requires a fork's branch for tokenless uploads.
+    pub fn head_label(&self) -> Option<String> {
+        Some(format!(
+            "{}:{}",
+            self.head_owner.as_deref()?,
+            self.head_branch.as_deref()?
+        ))
+    }
 }
 
 /// What the CI system says about the current build.
@@ -92,8 +108,8 @@ impl CiContext {
         self.provider != Provider::None
     }
 
-    /// Fills commit and ref (branch or tag) from the git checkout at `dir` where the CI
-    /// system did not say. Quietly leaves them empty when `dir` is no checkout or git is
+    /// Fills commit and ref (branch or tag) from the git checkout at `dir` (the step's
+    /// [`source_dir`]) where the CI system did not say: on CI its own variables win. Quietly leaves them empty when `dir` is no checkout or git is
     /// missing: a local run without git is still a valid run.
     #[must_use]
     pub fn with_local_git(mut self, dir: &Path) -> Self {
@@ -124,9 +140,28 @@ impl CiContext {
     }
 }
 
+/// The checkout the step describes: `CUSTODY_SOURCE_DIR` (every step's `--source DIR`,
+/// which the shell writes into the step's environment) resolved against `cwd`, else
+/// `cwd` itself. Steps read git facts (commit, ref, tag) from here, never from `cwd`.
+pub fn source_dir(env: &Env, cwd: &Path) -> PathBuf {
+    env.get(vars::CUSTODY_SOURCE_DIR)
+        .map_or_else(|| cwd.to_owned(), |dir| cwd.join(dir))
+}
+
 /// The full ref in `name` (`refs/heads/main`, ...), parsed.
 fn full_ref(env: &Env, name: &str) -> GitRef {
     env.get(name).map_or(GitRef::Unknown, GitRef::parse)
+}
+
+/// The owner of a repository from its clone URL: `https://github.com/someone/clkhash.git`
+/// → `someone` (GitLab: every group before the project's name).
+fn owner_of_repository_url(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    // `git@github.com:someone/clkhash.git` names its path after a colon.
+    let path = rest.split_once(['/', ':'])?.1;
+    let path = path.trim_end_matches('/').trim_end_matches(".git");
+    let (owner, name) = path.rsplit_once('/')?;
+    (!owner.is_empty() && !name.is_empty()).then(|| owner.to_owned())
 }
 
 fn strip_heads(branch: &str) -> String {
@@ -160,6 +195,9 @@ fn azure(env: &Env) -> CiContext {
             from_fork: env
                 .get(vars::SYSTEM_PULLREQUEST_ISFORK)
                 .map(|_| env.is_true(vars::SYSTEM_PULLREQUEST_ISFORK)),
+            head_owner: env
+                .get(vars::SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI)
+                .and_then(owner_of_repository_url),
         });
     let collection = env
         .get(vars::SYSTEM_COLLECTIONURI)
@@ -231,6 +269,10 @@ fn github(env: &Env) -> CiContext {
                 .or_else(|| str_at(&["base", "ref"])),
             head_commit: str_at(&["head", "sha"]),
             from_fork: head_repo.map(|head| Some(&head) != repository.as_ref()),
+            // `head.label` is `owner:branch`; the owner's login says the same.
+            head_owner: str_at(&["head", "label"])
+                .and_then(|label| Some(label.split_once(':')?.0.to_owned()))
+                .or_else(|| str_at(&["head", "repo", "owner", "login"])),
         }
     });
     let server_url = env.string(vars::GITHUB_SERVER_URL);
@@ -299,6 +341,9 @@ fn gitlab(env: &Env) -> CiContext {
             (Some(source), Some(target)) => Some(source != target),
             _ => None,
         },
+        head_owner: env
+            .get(vars::CI_MERGE_REQUEST_SOURCE_PROJECT_PATH)
+            .and_then(|path| Some(path.rsplit_once('/')?.0.to_owned())),
     });
     CiContext {
         provider: Provider::GitlabCi,
@@ -366,9 +411,14 @@ mod tests {
             ("SYSTEM_PULLREQUEST_TARGETBRANCH", "master"),
             ("SYSTEM_PULLREQUEST_SOURCECOMMITID", "def456"),
             ("SYSTEM_PULLREQUEST_ISFORK", "True"),
+            (
+                "SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI",
+                "https://github.com/someone/clkhash.git",
+            ),
         ]);
         let context = CiContext::detect(&env).unwrap();
         let pr = context.pull_request.expect("a pull request");
+        assert_eq!(pr.head_label().as_deref(), Some("someone:feature"));
         assert_eq!(pr.number, 7);
         assert_eq!(pr.head_branch.as_deref(), Some("feature"));
         assert_eq!(pr.base_branch.as_deref(), Some("master"));
@@ -389,7 +439,8 @@ mod tests {
         fs_err::write(
             &payload,
             r#"{"pull_request": {"number": 12, "head": {"sha": "h1", "ref": "f",
-                "repo": {"full_name": "someone/clkhash"}}, "base": {"ref": "main"}},
+                "label": "someone:f", "repo": {"full_name": "someone/clkhash"}},
+                "base": {"ref": "main"}},
                 "repository": {"default_branch": "main"}}"#,
         )
         .unwrap();
@@ -415,11 +466,29 @@ mod tests {
         assert_eq!(pr.number, 12);
         assert_eq!(pr.head_commit.as_deref(), Some("h1"));
         assert_eq!(pr.from_fork, Some(true));
+        assert_eq!(pr.head_label().as_deref(), Some("someone:f"));
         assert_eq!(context.default_branch.as_deref(), Some("main"));
         assert_eq!(
             context.build_url.as_deref(),
             Some("https://github.com/data61/clkhash/actions/runs/99")
         );
+    }
+
+    #[test]
+    fn the_owner_of_a_repository_url() {
+        for (url, owner) in [
+            ("https://github.com/someone/clkhash.git", Some("someone")),
+            ("https://github.com/someone/clkhash", Some("someone")),
+            ("git@github.com:someone/clkhash.git", Some("someone")),
+            (
+                "https://gitlab.com/group/sub/project.git",
+                Some("group/sub"),
+            ),
+            ("https://github.com/clkhash", None),
+            ("not a url", None),
+        ] {
+            assert_eq!(owner_of_repository_url(url).as_deref(), owner, "{url}");
+        }
     }
 
     #[test]
@@ -498,6 +567,46 @@ mod tests {
             GitRef::PullRequest("refs/merge-requests/3/head".into())
         );
         assert_eq!(context.pull_request.map(|pr| pr.number), Some(3));
+    }
+
+    #[test]
+    fn the_source_dir_is_the_named_checkout_else_the_working_directory() {
+        let cwd = Path::new("/work/a");
+        assert_eq!(source_dir(&Env::default(), cwd), cwd);
+        let env = Env::from_pairs([(vars::CUSTODY_SOURCE_DIR, "../b")]);
+        assert_eq!(source_dir(&env, cwd), Path::new("/work/a/../b"));
+        let env = Env::from_pairs([(vars::CUSTODY_SOURCE_DIR, "/src/b")]);
+        assert_eq!(source_dir(&env, cwd), Path::new("/src/b"));
+    }
+
+    #[test]
+    fn local_git_fills_only_what_the_ci_system_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap();
+            assert!(status.status.success(), "git {args:?}: {status:?}");
+            String::from_utf8(status.stdout).unwrap().trim().to_owned()
+        };
+        git(&["init", "--quiet", "--initial-branch=main"]);
+        git(&["commit", "--quiet", "--allow-empty", "-m", "one"]);
+        git(&["tag", "v1.0"]);
+        let head = git(&["rev-parse", "HEAD"]);
+        let local = CiContext::default().with_local_git(dir.path());
+        assert_eq!(local.commit.as_deref(), Some(head.as_str()));
+        assert_eq!(local.git_ref, GitRef::Tag("v1.0".into()));
+        let env = Env::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_SHA", "c1"),
+            ("GITHUB_REF", "refs/heads/main"),
+        ]);
+        let ci = CiContext::detect(&env).unwrap().with_local_git(dir.path());
+        assert_eq!(ci.commit.as_deref(), Some("c1"));
+        assert_eq!(ci.git_ref, GitRef::Branch("main".into()));
     }
 
     #[test]

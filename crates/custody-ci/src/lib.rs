@@ -6,9 +6,11 @@ mod context_json;
 mod env;
 mod git_ref;
 mod provider;
+mod secret;
 pub mod vars;
 
-pub use context::{CiContext, PullRequest};
+pub use context::{CiContext, PullRequest, source_dir};
 pub use env::Env;
 pub use git_ref::GitRef;
 pub use provider::{Provider, UnknownProvider};
+pub use secret::{SecretValue, unexpanded_macro};

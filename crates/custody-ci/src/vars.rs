@@ -24,6 +24,7 @@ pub const SYSTEM_PULLREQUEST_SOURCEBRANCH: &str = "SYSTEM_PULLREQUEST_SOURCEBRAN
 pub const SYSTEM_PULLREQUEST_TARGETBRANCH: &str = "SYSTEM_PULLREQUEST_TARGETBRANCH";
 pub const SYSTEM_PULLREQUEST_SOURCECOMMITID: &str = "SYSTEM_PULLREQUEST_SOURCECOMMITID";
 pub const SYSTEM_PULLREQUEST_ISFORK: &str = "SYSTEM_PULLREQUEST_ISFORK";
+pub const SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI: &str = "SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI";
 pub const SYSTEM_DEFAULTWORKINGDIRECTORY: &str = "SYSTEM_DEFAULTWORKINGDIRECTORY";
 
 // GitHub Actions default variables.
@@ -74,6 +75,7 @@ pub const CI_MERGE_REQUEST_TARGET_BRANCH_NAME: &str = "CI_MERGE_REQUEST_TARGET_B
 pub const CI_MERGE_REQUEST_SOURCE_BRANCH_SHA: &str = "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA";
 pub const CI_MERGE_REQUEST_SOURCE_PROJECT_ID: &str = "CI_MERGE_REQUEST_SOURCE_PROJECT_ID";
 pub const CI_MERGE_REQUEST_PROJECT_ID: &str = "CI_MERGE_REQUEST_PROJECT_ID";
+pub const CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: &str = "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH";
 
 // Generic.
 pub const CI: &str = "CI";
@@ -84,6 +86,9 @@ pub const FORCE_COLOR: &str = "FORCE_COLOR";
 /// Overrides provider detection: `azure`, `github`, `gitlab` or `none` (or the long names
 /// `azure-pipelines`, `github-actions`, `gitlab-ci`), in any case.
 pub const CUSTODY_CI_PROVIDER: &str = "CUSTODY_CI_PROVIDER";
+/// The checkout a step describes (every step's `--source DIR`): outside CI, commit and
+/// ref are read from its git repository instead of the working directory's.
+pub const CUSTODY_SOURCE_DIR: &str = "CUSTODY_SOURCE_DIR";
 
 // Credentials read by the publishing steps.
 pub const PYPI_LOGIN: &str = "PYPI_LOGIN";

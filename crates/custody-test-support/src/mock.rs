@@ -187,10 +187,23 @@ pub fn multipart_fields(content_type: &str, body: &[u8]) -> Vec<(String, String)
 /// A Codecov that speaks codecov-cli's upload protocol: `POST …/upload-coverage` is
 /// answered with a presigned storage location on this same server, which then takes
 /// the `PUT` of the reports; anything else is Codecov's JSON 404.
+///
+/// Authentication as codecov-api decides it (`codecov_auth/authentication/repo_auth.py`)
+/// for a public repository whose owner requires tokens: an upload with a token is taken
+/// (this server cannot know the repository's token, so any `token …` counts); one
+/// without is taken only as `TokenlessAuthentication` takes it, when the body's `branch`
+/// contains `:` (a fork's `owner:branch`), and is otherwise refused with its `401` and
+/// `{"detail": "Not valid tokenless upload"}`.
 pub fn codecov_server() -> MockServer {
     MockServer::start(|request, _| {
         let host = request.header("Host").unwrap_or_default().to_owned();
         match request.method.as_str() {
+            "POST"
+                if request.url.ends_with("/upload-coverage") && !codecov_authenticates(request) =>
+            {
+                Reply::json(401, r#"{"detail": "Not valid tokenless upload"}"#)
+                    .header("WWW-Authenticate", "Token")
+            }
             "POST" if request.url.ends_with("/upload-coverage") => Reply::json(
                 200,
                 &format!(
@@ -201,4 +214,19 @@ pub fn codecov_server() -> MockServer {
             _ => Reply::json(404, r#"{"detail": "Not found."}"#),
         }
     })
+}
+
+/// Whether codecov-api would take the upload (see [`codecov_server`]).
+fn codecov_authenticates(request: &Recorded) -> bool {
+    if request.header("Authorization").is_some_and(|value| {
+        value
+            .strip_prefix("token ")
+            .is_some_and(|t| !t.trim().is_empty())
+    }) {
+        return true;
+    }
+    serde_json::from_slice::<serde_json::Value>(&request.body)
+        .ok()
+        .and_then(|body| body.get("branch")?.as_str().map(|b| b.contains(':')))
+        .unwrap_or(false)
 }

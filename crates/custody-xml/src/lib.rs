@@ -1,12 +1,19 @@
 //! What the streaming XML report readers (`publish-test-results`' JUnit,
 //! `upload-coverage`'s Cobertura) share on top of quick-xml: the events of a file with
-//! the line and column of a parse error for the user's message, and an attribute's value
-//! by local name.
+//! the line and column of a parse error for the user's message, an attribute's value
+//! by local name, the well-formedness checks quick-xml leaves out ([`WellFormed`]), and
+//! reports in UTF-16 or another declared encoding read as UTF-8 ([`Utf8`]).
+
+mod encoding;
+mod wellformed;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use quick_xml::events::{BytesStart, Event};
+
+pub use crate::encoding::{EncodingError, Utf8};
+pub use crate::wellformed::{Violation, WellFormed};
 
 /// The events of one XML file, read as a stream through a reused buffer: memory stays
 /// flat however large the file is.
@@ -60,7 +67,13 @@ impl<R: BufRead> Events<R> {
     /// The 1-based line read up to (where a truncated file ends); 0 when the file cannot
     /// be read again.
     pub fn line(&self) -> u64 {
-        line_column(&self.path, self.xml.buffer_position()).0
+        self.position().0
+    }
+
+    /// The 1-based (line, column) just after the last event read, to place an error a
+    /// caller finds in it; (0, 0) when the file cannot be read again.
+    pub fn position(&self) -> (u64, u64) {
+        line_column(&self.path, self.xml.buffer_position())
     }
 }
 

@@ -13,8 +13,8 @@ use std::sync::Arc;
 
 use clap::{Parser, ValueEnum};
 use custody_cli::inputs::{self, InputError};
-use custody_cli::{Diagnose, GlobalArgs, HasGlobal, StepResult, after_help};
-use custody_output::{Context, ExitStatus, Progress};
+use custody_cli::{Diagnose, Failure, GlobalArgs, HasGlobal, StepResult, after_help};
+use custody_output::{Context, Diagnostic, ExitStatus, Progress};
 use thiserror::Error;
 
 use crate::junit::{JunitError, Results, Totals};
@@ -22,10 +22,13 @@ pub use crate::report::PublishError;
 
 /// Summarize JUnit XML test reports and publish them to the CI system.
 ///
-/// Reads pytest's `--junitxml` (xunit1 and xunit2) and the JUnit of Maven Surefire,
-/// jest-junit, cargo nextest and go-junit-report; several files (the jobs of a matrix)
-/// are merged. A missing file, an empty glob, malformed or truncated XML and a report
-/// without test cases are errors: nothing is silently counted as zero tests.
+/// Reads pytest's `--junitxml` (xunit1 and xunit2, xdist, reruns) and the JUnit of Maven
+/// Surefire, JUnit 5, jest-junit, mocha-junit-reporter, vitest, cargo nextest and
+/// go-junit-report, in UTF-8, UTF-16 or the encoding its prolog declares; several files
+/// (the jobs of a matrix) are merged. A test case with several results counts once
+/// (error over failure over skipped). A missing file, an empty glob, a file that is not
+/// XML, malformed or truncated XML and no report with a test case are errors, every bad
+/// file named: nothing is silently counted as zero tests.
 #[derive(Debug, Parser)]
 #[command(name = "publish-test-results", version, after_long_help = after_help(EXAMPLES))]
 pub struct Cli {
@@ -109,8 +112,14 @@ impl Diagnose for JunitError {
     fn hint(&self) -> Option<String> {
         let hint = match self {
             JunitError::Read { .. } => return None,
-            JunitError::Malformed { .. } => {
-                "the file is damaged; re-run the tests to write it again"
+            JunitError::Encoding { .. } => {
+                "write the report in UTF-8, or declare its encoding in the XML prolog (UTF-16 and ISO-8859-1 are read)"
+            }
+            JunitError::NotXml { .. } => {
+                "pass the JUnit XML your runner writes (pytest: --junitxml=FILE); text and JSON reports are not read"
+            }
+            JunitError::Malformed { .. } | JunitError::NotWellFormed { .. } => {
+                "the file is damaged or its writer does not escape XML (`&` must be `&amp;`); re-run the tests to write it again, or report the writer's bug"
             }
             JunitError::Truncated { .. } => {
                 "the test run was probably killed while writing it (timeout, out of memory); re-run the tests"
@@ -183,14 +192,74 @@ fn report_files(inputs: &[String], context: &Context) -> Result<Vec<PathBuf>, Fi
     Ok(files)
 }
 
-/// Every report, read as a stream into one set of results.
-fn read_reports(files: &[PathBuf], context: &Context) -> Result<Results, JunitError> {
+/// Reports that cannot be read: every one is named, not only the first.
+#[derive(Debug, Error)]
+#[error("{} of {total} reports cannot be read: {}", .errors.len(), names(.errors))]
+pub struct ReadError {
+    /// Each bad report's own error, in the order given.
+    pub errors: Vec<JunitError>,
+    pub total: usize,
+}
+
+fn names(errors: &[JunitError]) -> String {
+    let names: Vec<String> = errors
+        .iter()
+        .map(|e| format!("`{}`", e.path().display()))
+        .collect();
+    names.join(", ")
+}
+
+impl Diagnose for ReadError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Input
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some("each is named above with its reason; fix or leave out those files".to_owned())
+    }
+}
+
+/// Every report, read as a stream into one set of results. A bad report does not stop
+/// the others from being read, so that every bad one is named. A report without test
+/// cases is only a warning when others have some (JUnit 5 writes one per engine).
+fn read_reports(files: &[PathBuf], context: &mut Context) -> Result<Results, Failure> {
     let mut results = Results::default();
+    let mut errors = Vec::new();
+    let mut empty = Vec::new();
     for file in files {
         let shown = context.display(file);
-        let reader = open_report(file, &shown, context)?;
-        junit::read_report(file, &shown, reader, &mut results)?;
-        context.progress.finish(&shown, "ok");
+        let read = open_report(file, &shown, context)
+            .and_then(|reader| junit::read_report(file, &shown, reader, &mut results));
+        match read {
+            Ok(()) => context.progress.finish(&shown, "ok"),
+            Err(error @ JunitError::Empty { .. }) => empty.push(error),
+            Err(error) => errors.push(error),
+        }
+    }
+    if results.totals.tests == 0 {
+        errors.append(&mut empty);
+    }
+    for error in &empty {
+        context
+            .out
+            .warning(&Diagnostic::new(format!("{error} (not counted)")))
+            .map_err(PublishError::from)?;
+    }
+    if errors.len() == 1 {
+        return Err(errors.remove(0).into());
+    }
+    if !errors.is_empty() {
+        for error in &errors {
+            context
+                .out
+                .report_error(error, error.hint().as_deref())
+                .map_err(PublishError::from)?;
+        }
+        return Err(ReadError {
+            errors,
+            total: files.len(),
+        }
+        .into());
     }
     Ok(results)
 }

@@ -129,6 +129,13 @@ fn annotate(context: &mut Context, title: &str, results: &Results, max: usize) -
     for failure in &results.failures[..annotated] {
         let diagnostic = annotation(context.out.provider(), title, failure);
         context.out.diagnostic(Level::Error, &diagnostic)?;
+        if diagnostic.message.ends_with(CUT_MARKER) {
+            // The CI keeps only the head of an annotation: the log gets the rest.
+            context.out.info(&format!(
+                "{}: the whole message:\n{}",
+                failure.test, failure.message
+            ))?;
+        }
     }
     let failing = results.totals.failed + results.totals.errors;
     let rest = failing.saturating_sub(annotated as u64);
@@ -143,6 +150,31 @@ fn annotate(context: &mut Context, title: &str, results: &Results, max: usize) -
     Ok(())
 }
 
+/// The characters of an annotation's message the CI keeps: the GitHub runner cuts an
+/// issue's message at 4,096 (`_maxIssueMessageLength` in its `ExecutionContext.cs`, in
+/// UTF-16 units), the Azure agent, which it was forked from, likewise.
+pub(crate) const ANNOTATION_LIMIT: usize = 4096;
+/// The characters of an annotation's title kept (the check-run API's limit is 255).
+const TITLE_LIMIT: usize = 255;
+const CUT_MARKER: &str = " … [cut; the whole message is in the log and the job summary]";
+
+/// `text` within `limit` UTF-16 units (what the CI counts), its cut marked.
+fn cut(text: &str, limit: usize, marker: &str) -> String {
+    if text.encode_utf16().count() <= limit {
+        return text.to_owned();
+    }
+    let room = limit.saturating_sub(marker.encode_utf16().count());
+    let mut units = 0;
+    let end = text
+        .char_indices()
+        .find(|(_, c)| {
+            units += c.len_utf16();
+            units > room
+        })
+        .map_or(text.len(), |(at, _)| at);
+    format!("{}{marker}", &text[..end])
+}
+
 fn annotation(provider: Provider, title: &str, failure: &TestFailure) -> Diagnostic {
     let kind = if failure.outcome == Outcome::Error {
         "error"
@@ -150,6 +182,16 @@ fn annotation(provider: Provider, title: &str, failure: &TestFailure) -> Diagnos
         "failed"
     };
     let mut message = format!("{} {kind}: {}", failure.test, failure.message);
+    let title = cut(&format!("{title}: {}", failure.test), TITLE_LIMIT, "…");
+    if provider != Provider::None {
+        // Azure's issue carries the title in its message (`title: message`).
+        let limit = if provider == Provider::AzurePipelines {
+            ANNOTATION_LIMIT - title.encode_utf16().count() - 2
+        } else {
+            ANNOTATION_LIMIT
+        };
+        message = cut(&message, limit, CUT_MARKER);
+    }
     if provider == Provider::None && !failure.details.is_empty() {
         message.push('\n');
         for line in failure.details.lines() {
@@ -161,7 +203,7 @@ fn annotation(provider: Provider, title: &str, failure: &TestFailure) -> Diagnos
     let mut diagnostic = Diagnostic::new(message.trim_end().to_owned());
     // The annotation's title in CI; on a terminal the line says it already.
     if provider != Provider::None {
-        diagnostic = diagnostic.title(format!("{title}: {}", failure.test));
+        diagnostic = diagnostic.title(title);
     }
     if let Some(file) = &failure.file {
         diagnostic = diagnostic.at(file.clone(), failure.line);
@@ -177,6 +219,8 @@ fn outputs(context: &mut Context, totals: &Totals) -> io::Result<()> {
         ("failed", totals.failed),
         ("errors", totals.errors),
         ("skipped", totals.skipped),
+        ("xfailed", totals.xfailed),
+        ("flaky", totals.flaky),
     ] {
         context.out.set_output(name, &value.to_string())?;
     }
@@ -247,21 +291,28 @@ fn summary_markdown(
         let budget = SUMMARY_LIMIT_BYTES - 8 * 1024;
         let mut listed: u64 = 0;
         for failure in &results.failures {
+            let headline = cut(
+                failure.message.lines().next().unwrap_or_default(),
+                HEADLINE_LIMIT,
+                " …",
+            );
+            let whole = if headline == failure.message {
+                failure.details.clone()
+            } else {
+                format!("{}\n\n{}", failure.message, failure.details)
+            };
             let mut entry = format!(
                 "<details><summary><code>{}</code> — {} ({})</summary>\n\n```text\n{}\n```\n\n</details>\n",
                 html(&cell(&failure.test)),
-                html(&cell(&failure.message)),
+                html(&cell(&headline)),
                 html(&location(failure)),
-                context
-                    .out
-                    .safe_text(&failure.details)
-                    .replace("```", "'''")
+                context.out.safe_text(whole.trim()).replace("```", "'''")
             );
-            if failure.details.is_empty() {
+            if whole.trim().is_empty() {
                 entry = format!(
                     "- <code>{}</code> — {} ({})\n",
                     html(&cell(&failure.test)),
-                    html(&cell(&failure.message)),
+                    html(&cell(&headline)),
                     html(&location(failure))
                 );
             }
@@ -288,6 +339,10 @@ fn summary_markdown(
     }
     markdown
 }
+
+/// Characters of a failure's message shown on its line of the summary; the rest is in
+/// its folded block.
+const HEADLINE_LIMIT: usize = 300;
 
 fn html(text: &str) -> String {
     text.replace('&', "&amp;")

@@ -9,18 +9,19 @@ pub mod model;
 pub mod patch;
 pub mod read;
 mod render;
+pub mod select;
 mod write;
 
 use std::path::PathBuf;
 
 use clap::Parser;
 use custody_ci::Provider;
-use custody_cli::{Diagnose, Failure, GlobalArgs, HasGlobal, StepResult, after_help, inputs};
+use custody_cli::{Diagnose, Failure, GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_output::{Context, Diagnostic, ExitStatus, azure};
 use thiserror::Error;
 
 use crate::codecov::{CodecovError, PendingPayload, Upload, Uploaded};
-use crate::model::{Coverage, display_covered, fails_under};
+use crate::model::{Coverage, display_covered, fail_under_precision, fails_under};
 use crate::patch::{DiffError, Patch};
 use crate::read::{Format, PathRules, ReadError};
 use crate::render::{ReportInfo, Totals};
@@ -150,27 +151,18 @@ impl Diagnose for ArgumentError {
 pub enum ReportsError {
     #[error(transparent)]
     Read(#[from] ReadError),
-    /// A report whose files exist nowhere here was made elsewhere and needs its paths
-    /// mapped; silently reporting it would give numbers nobody can check.
-    #[error("no file of `{report}` exists here (for example `{example}`)")]
-    Elsewhere { report: String, example: String },
 }
 
 impl Diagnose for ReportsError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Read(error) => error.exit_status(),
-            Self::Elsewhere { .. } => ExitStatus::Input,
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             Self::Read(error) => error.hint(),
-            Self::Elsewhere { .. } => Some(
-                "run in the project's checkout, or map the runner's paths with --strip-prefix PREFIX"
-                    .to_owned(),
-            ),
         }
     }
 }
@@ -216,6 +208,8 @@ pub(crate) struct Reports {
     coverage: Coverage,
     infos: Vec<ReportInfo>,
     files: Vec<PathBuf>,
+    /// What the reading found that the user should know, shown once read.
+    warnings: Vec<Diagnostic>,
 }
 
 /// What became of the Codecov upload, for `--json`.
@@ -251,18 +245,22 @@ impl CodecovOutcome {
 #[allow(clippy::needless_pass_by_value)]
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     check_arguments(&cli)?;
-    let files = inputs::resolve_reports(&cli.reports, &[], context)?;
+    let files = select::reports(&cli.reports, context)?;
+    let token = codecov_token(&cli, context)?;
     // The Codecov payload is built while the reports are read for the totals.
-    let payload =
-        wants_codecov(&cli, context).then(|| codecov::prepare(files.clone(), context.cwd.clone()));
+    let payload = wants_codecov(&cli, context, token.is_some())
+        .then(|| codecov::prepare(files.clone(), context.cwd.clone()));
     let reports = read_reports(&cli, context, files)?;
+    for warning in &reports.warnings {
+        context.out.warning(warning).map_err(OutputError::from)?;
+    }
     let totals = Totals::of(&reports.coverage, cli.precision);
     write_merged(&cli, context, &reports.coverage)?;
     if context.out.provider() == Provider::AzurePipelines {
         publish_to_azure(&cli, context, &reports)?;
     }
     let codecov = match payload {
-        Some(payload) => upload_to_codecov(&cli, context, reports.files.len(), payload)?,
+        Some(payload) => upload_to_codecov(&cli, context, token, reports.files.len(), payload)?,
         None => CodecovOutcome::NotAsked,
     };
     let patch = measure_patch(&cli, context, &reports.coverage)?;
@@ -290,42 +288,64 @@ fn read_reports(
         root: context.cwd.clone(),
     };
     let mut coverage = Coverage::default();
-    let mut infos = Vec::new();
+    let mut infos: Vec<ReportInfo> = Vec::new();
+    let mut runs: Vec<u64> = Vec::new();
+    let mut warnings = Vec::new();
     for file in &files {
         let shown = context.display(file);
         let (format, report) = read::read(file, &shown, &rules)?;
-        check_paths_exist(&report, &shown, context)?;
+        warnings.extend(sources_warning(&report, &shown, context));
+        let run = report.run_fingerprint();
+        if let Some(same) = infos
+            .iter()
+            .zip(&runs)
+            .find(|(info, earlier)| info.format != format && **earlier == run)
+        {
+            warnings.push(Diagnostic::new(format!(
+                "`{shown}` is the run of `{}` in another format: counted once",
+                same.0.path
+            )));
+            continue;
+        }
         infos.push(ReportInfo {
             path: shown,
             format,
             files: report.files.len(),
         });
+        runs.push(run);
         coverage.absorb(report);
+    }
+    if coverage.inexact_merges > 0 {
+        warnings.push(Diagnostic::new(format!(
+            "{} line(s) or file(s) could not be merged exactly: their reports give counts their lines do not show (Cobertura branch counts alone, coverage.py before 7.0)",
+            coverage.inexact_merges
+        )).hint("merge coverage.py's Cobertura XML or 7.x JSON/LCOV (they name each branch), or `coverage combine` the data files"));
     }
     Ok(Reports {
         coverage,
         infos,
         files,
+        warnings,
     })
 }
 
-/// At least one file of the report must exist here (see [`ReportsError::Elsewhere`]).
-fn check_paths_exist(
-    coverage: &Coverage,
-    shown: &str,
-    context: &Context,
-) -> Result<(), ReportsError> {
+/// A report none of whose files exists here still has its totals; only Codecov's path
+/// mapping and patch coverage need the sources, so this warns.
+fn sources_warning(coverage: &Coverage, shown: &str, context: &Context) -> Option<Diagnostic> {
     if coverage
         .files
         .keys()
         .any(|path| context.cwd.join(path).is_file())
     {
-        return Ok(());
+        return None;
     }
-    Err(ReportsError::Elsewhere {
-        report: shown.to_owned(),
-        example: coverage.files.keys().next().cloned().unwrap_or_default(),
-    })
+    let example = coverage.files.keys().next().cloned().unwrap_or_default();
+    Some(
+        Diagnostic::new(format!(
+            "no file of `{shown}` exists here (for example `{example}`): its totals stand, but Codecov and patch coverage cannot match its paths to the sources"
+        ))
+        .hint("run in the project's checkout, or map the runner's paths with --strip-prefix PREFIX"),
+    )
 }
 
 /// `--output`: the merged report as Cobertura XML.
@@ -459,11 +479,14 @@ fn shortfall(cli: &Cli, totals: &Totals, patch: Option<&Patch>) -> Option<Diagno
         && fails_under(totals.numbers.percent(), threshold, cli.precision)
     {
         return Some(
-            Diagnostic::new(format!(
-                "total coverage {}% is under --fail-under {}%",
-                totals.display,
-                display_covered(threshold, cli.precision)
-            ))
+            Diagnostic::new({
+                // Shown at the places compared, as coverage.py's message does.
+                let places = fail_under_precision(threshold, cli.precision);
+                format!(
+                    "total coverage {}% is under --fail-under {threshold:.places$}%",
+                    display_covered(totals.numbers.percent(), places)
+                )
+            })
             .hint("add tests for the files listed first, or lower the threshold deliberately"),
         );
     }
@@ -485,28 +508,48 @@ fn shortfall(cli: &Cli, totals: &Totals, patch: Option<&Patch>) -> Option<Diagno
 
 /// Whether to upload to Codecov: a token, `--codecov`, or a fork's pull request
 /// (tokenless); never with `--no-codecov`.
-fn wants_codecov(cli: &Cli, context: &Context) -> bool {
-    let fork = context
+fn wants_codecov(cli: &Cli, context: &Context, token: bool) -> bool {
+    !cli.no_codecov && (token || cli.codecov || from_fork(context))
+}
+
+fn from_fork(context: &Context) -> bool {
+    context
         .ci
         .pull_request
         .as_ref()
-        .is_some_and(|p| p.from_fork == Some(true));
-    !cli.no_codecov && (codecov_token(cli).is_some() || cli.codecov || fork)
+        .is_some_and(|p| p.from_fork == Some(true))
 }
 
-/// `--codecov-token`, else `CODECOV_TOKEN` (clap reads it); blank means none.
-fn codecov_token(cli: &Cli) -> Option<String> {
-    cli.codecov_token.clone().filter(|t| !t.trim().is_empty())
+/// `--codecov-token`, else `CODECOV_TOKEN` (clap reads it); blank means none, and so does
+/// Azure's unexpanded `$(CODECOV_TOKEN)`, with a warning: it is never sent.
+fn codecov_token(cli: &Cli, context: &mut Context) -> Result<Option<String>, OutputError> {
+    let secret = custody_ci::SecretValue::of(cli.codecov_token.as_deref());
+    if let custody_ci::SecretValue::Unexpanded { text } = &secret
+        && !cli.no_codecov
+    {
+        let then = if from_fork(context) || cli.codecov {
+            "uploading without a token"
+        } else {
+            "not uploading to Codecov"
+        };
+        context.out.warning(
+            &Diagnostic::new(format!(
+                "the Codecov token is the unexpanded Azure Pipelines macro `{text}`: the variable is not defined for this run; {then}"
+            ))
+            .hint("define CODECOV_TOKEN as a secret variable of the pipeline (Azure withholds secrets from fork pull requests, which upload without one)"),
+        )?;
+    }
+    Ok(secret.into_value())
 }
 
 /// Uploads to Codecov. A Codecov outage warns and succeeds unless `--fail-on-error`.
 fn upload_to_codecov(
     cli: &Cli,
     context: &mut Context,
+    token: Option<String>,
     reports: usize,
     payload: PendingPayload,
 ) -> Result<CodecovOutcome, Failure> {
-    let token = codecov_token(cli);
     if let Some(token) = &token {
         context.out.mask(token).map_err(OutputError::from)?;
     }
@@ -585,6 +628,7 @@ fn codecov_upload(
     context: &Context,
     token: Option<String>,
 ) -> Result<Upload, CodecovError> {
+    let tokenless = token.is_none();
     let ci = context.ci.clone();
     let pull = ci.pull_request.as_ref();
     let commit = cli
@@ -592,7 +636,10 @@ fn codecov_upload(
         .clone()
         .or_else(|| pull.and_then(|p| p.head_commit.clone()))
         .or_else(|| ci.commit.clone())
-        .or_else(|| ci.clone().with_local_git(&context.cwd).commit)
+        .or_else(|| {
+            let source = custody_ci::source_dir(&context.env, &context.cwd);
+            ci.clone().with_local_git(&source).commit
+        })
         .ok_or(CodecovError::NoCommit)?;
     let slug = cli
         .slug
@@ -615,8 +662,7 @@ fn codecov_upload(
         branch: cli
             .branch
             .clone()
-            .or_else(|| pull.and_then(|p| p.head_branch.clone()))
-            .or_else(|| ci.git_ref.branch().map(str::to_owned)),
+            .or_else(|| codecov_branch(&ci, tokenless)),
         pull_request: cli
             .pr
             .clone()
@@ -628,6 +674,18 @@ fn codecov_upload(
         name: cli.name.clone().or_else(|| ci.job.clone()),
         report_code: "default".to_owned(),
     })
+}
+
+/// The branch Codecov files the upload under: a pull request's head branch, else the
+/// build's branch. Without a token, a fork's branch is `owner:branch` (GitHub's
+/// `head.label`), the only branch codecov-api's tokenless check accepts, as
+/// codecov-action sends it.
+fn codecov_branch(ci: &custody_ci::CiContext, tokenless: bool) -> Option<String> {
+    let pull = ci.pull_request.as_ref();
+    pull.filter(|p| tokenless && p.from_fork == Some(true))
+        .and_then(custody_ci::PullRequest::head_label)
+        .or_else(|| pull.and_then(|p| p.head_branch.clone()))
+        .or_else(|| ci.git_ref.branch().map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -654,11 +712,10 @@ mod tests {
             "Codecov refused the upload: 404 Not found"
         );
         assert!(error.hint().unwrap().contains("--slug"));
-        let error = ReportsError::Elsewhere {
-            report: "linux.xml".to_owned(),
-            example: "/a/b.py".to_owned(),
-        };
+        let error = ReportsError::Read(ReadError::Empty {
+            path: "linux.xml".to_owned(),
+        });
         assert!(!error.to_string().contains("hint"));
-        assert!(error.hint().unwrap().contains("--strip-prefix"));
+        assert!(error.hint().unwrap().contains("--cov=PACKAGE"));
     }
 }

@@ -16,6 +16,9 @@ pub enum BranchId {
     Index(u32),
     To(i64),
     Name(Box<str>),
+    /// A taken branch of a Cobertura line that names only its missing branches
+    /// (coverage.py's `missing-branches`): its identity is "not one of those".
+    Unnamed(u32),
 }
 
 impl From<String> for BranchId {
@@ -66,6 +69,102 @@ impl Branches {
     pub fn iter(&self) -> impl Iterator<Item = &(BranchId, bool)> {
         self.0.iter()
     }
+
+    /// How the branches are known: by name (JSON, LCOV), by their missing names only
+    /// (coverage.py's Cobertura), or by counts alone (other Cobertura writers).
+    fn knowledge(&self) -> Knowledge {
+        if self
+            .0
+            .iter()
+            .any(|(id, _)| matches!(id, BranchId::Index(_)))
+        {
+            Knowledge::Counts
+        } else if self
+            .0
+            .iter()
+            .any(|(id, _)| matches!(id, BranchId::Unnamed(_)))
+        {
+            Knowledge::Missing
+        } else {
+            Knowledge::Named
+        }
+    }
+
+    /// `total` branches of which those in `missing` were not taken: the taken ones
+    /// stand unnamed.
+    pub fn with_missing(total: u32, missing: impl IntoIterator<Item = BranchId>) -> Self {
+        let mut branches = Self::default();
+        for id in missing {
+            branches.mark(id, false);
+        }
+        let named = u32::try_from(branches.len()).unwrap_or(u32::MAX);
+        for index in 0..total.saturating_sub(named) {
+            branches.mark(BranchId::Unnamed(index), true);
+        }
+        branches
+    }
+
+    /// `total` branches of which `taken` were, nothing more known.
+    pub fn counted(total: u32, taken: u32) -> Self {
+        let mut branches = Self::default();
+        for index in 0..total {
+            branches.mark(BranchId::Index(index), index < taken);
+        }
+        branches
+    }
+
+    /// Adds another report's branches of the same line. Named branches unite exactly
+    /// (taken anywhere is taken). When only the missing ones are named, a branch is
+    /// missing when every report misses it: exact too. When one side gives counts
+    /// alone, which branches each took is unknowable: the most taken is kept, a lower
+    /// bound, and the merge says so (returns `false`).
+    pub fn merge(&mut self, other: &Branches) -> bool {
+        if other.is_empty() {
+            return true;
+        }
+        if self.is_empty() {
+            self.clone_from(other);
+            return true;
+        }
+        match (self.knowledge(), other.knowledge()) {
+            (Knowledge::Named, Knowledge::Named) => {
+                for (id, taken) in other.iter() {
+                    self.mark(id.clone(), *taken);
+                }
+                true
+            }
+            (Knowledge::Counts, _) | (_, Knowledge::Counts) => {
+                let total = self.len().max(other.len());
+                let (mine, theirs) = (self.taken(), other.taken());
+                let exact = mine == 0 || theirs == 0 || mine == self.len() || theirs == other.len();
+                *self = Self::counted(
+                    u32::try_from(total).unwrap_or(u32::MAX),
+                    u32::try_from(mine.max(theirs)).unwrap_or(u32::MAX),
+                );
+                exact
+            }
+            _ => {
+                let total = self.len().max(other.len());
+                let missing: Vec<BranchId> = self
+                    .iter()
+                    .filter(|(id, taken)| {
+                        !taken && other.iter().any(|(theirs, t)| theirs == id && !t)
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                *self = Self::with_missing(u32::try_from(total).unwrap_or(u32::MAX), missing);
+                true
+            }
+        }
+    }
+}
+
+/// What a line's branches say about themselves (see [`Branches::merge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Knowledge {
+    Named,
+    Missing,
+    Counts,
 }
 
 impl<const N: usize> From<[(&str, bool); N]> for Branches {
@@ -89,6 +188,12 @@ pub struct Line {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileCoverage {
     pub lines: BTreeMap<u32, Line>,
+    /// The report's own counts for this file where it carries them (coverage.py JSON's
+    /// `summary`, LCOV's `LF`/`BRF`/`BRH`). They win over counting the lines: coverage.py
+    /// before 7.0 lists non-statements among executed lines and leaves arcs out, and
+    /// 7.x leaves out arcs it still counts. A merge cannot add them up (the lines
+    /// overlap), so a merged file is counted from its lines.
+    pub declared: Option<Numbers>,
 }
 
 /// A whole report, or several merged.
@@ -98,18 +203,32 @@ pub struct Coverage {
     pub files: BTreeMap<String, FileCoverage>,
     /// Whether branch coverage was measured (any report said so).
     pub branch: bool,
+    /// Lines and files whose merge cannot be exact: branch lines of reports giving
+    /// branch counts alone (Cobertura without `missing-branches`) that each took some of
+    /// the line's branches (kept: the most taken, a lower bound), and files whose report
+    /// counts more than its lines show (coverage.py before 7.0: JSON lists docstrings as
+    /// run and 5.x no arcs; 6.x LCOV).
+    pub inexact_merges: u64,
 }
 
 impl FileCoverage {
-    /// Adds `other`'s measurements: hits add, a branch taken anywhere is taken.
-    pub fn merge(&mut self, other: &FileCoverage) {
+    /// Adds `other`'s measurements: hits add, a branch taken anywhere is taken. Returns
+    /// how many lines' branches could only be merged as a lower bound.
+    pub fn merge(&mut self, other: &FileCoverage) -> u64 {
+        if self.lines.is_empty() && self.declared.is_none() {
+            self.clone_from(other);
+            return 0;
+        }
+        let mut uncertain = u64::from(self.overcounts() || other.overcounts());
+        self.declared = None;
         for (number, line) in &other.lines {
             let mine = self.lines.entry(*number).or_default();
             mine.hits = mine.hits.saturating_add(line.hits);
-            for (branch, taken) in line.branches.iter() {
-                mine.branches.mark(branch.clone(), *taken);
+            if !mine.branches.merge(&line.branches) {
+                uncertain += 1;
             }
         }
+        uncertain
     }
 
     /// Adds another class of the same file from the same report (Java inner classes):
@@ -124,7 +243,32 @@ impl FileCoverage {
         }
     }
 
+    /// Whether the report's own counts differ from what its lines show.
+    fn overcounts(&self) -> bool {
+        self.declared.is_some_and(|declared| {
+            let counted = self.counted();
+            (
+                declared.statements,
+                declared.missing,
+                declared.branches,
+                declared.missing_branches,
+            ) != (
+                counted.statements,
+                counted.missing,
+                counted.branches,
+                counted.missing_branches,
+            )
+        })
+    }
+
+    /// The report's own counts where it gave them, else the lines counted.
     pub fn numbers(&self) -> Numbers {
+        self.declared.unwrap_or_else(|| self.counted())
+    }
+
+    /// The lines counted as coverage.py counts: statements, the missing ones, branches,
+    /// and partial branches (missing branches of lines that ran).
+    pub fn counted(&self) -> Numbers {
         let mut numbers = Numbers {
             files: 1,
             ..Numbers::default()
@@ -160,8 +304,9 @@ impl Coverage {
     /// Adds another report (a matrix job): per file and line, hits add.
     pub fn merge(&mut self, other: &Coverage) {
         self.branch |= other.branch;
+        self.inexact_merges += other.inexact_merges;
         for (path, file) in &other.files {
-            self.files.entry(path.clone()).or_default().merge(file);
+            self.inexact_merges += self.files.entry(path.clone()).or_default().merge(file);
         }
     }
 
@@ -169,16 +314,37 @@ impl Coverage {
     /// not copied, so one big report costs its size once.
     pub fn absorb(&mut self, other: Coverage) {
         self.branch |= other.branch;
+        self.inexact_merges += other.inexact_merges;
         for (path, file) in other.files {
             match self.files.entry(path) {
                 std::collections::btree_map::Entry::Vacant(slot) => {
                     slot.insert(file);
                 }
                 std::collections::btree_map::Entry::Occupied(mut slot) => {
-                    slot.get_mut().merge(&file);
+                    self.inexact_merges += slot.get_mut().merge(&file);
                 }
             }
         }
+    }
+
+    /// What identifies the run a report measured, whatever its format: the files, and
+    /// in each the statements and which of them did not run. `coverage.xml` and
+    /// `coverage.json` of one job have the same; counting both would add nothing to the
+    /// lines and, where the formats name branches differently, count branches twice.
+    pub fn run_fingerprint(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.branch.hash(&mut hasher);
+        for (path, file) in &self.files {
+            path.hash(&mut hasher);
+            file.numbers().statements.hash(&mut hasher);
+            for (number, line) in &file.lines {
+                if line.hits == 0 {
+                    number.hash(&mut hasher);
+                }
+            }
+        }
+        hasher.finish()
     }
 
     pub fn totals(&self) -> Numbers {
@@ -253,14 +419,30 @@ pub fn display_covered(percent: f64, precision: usize) -> String {
     format!("{shown:.precision$}")
 }
 
-/// coverage.py's `should_fail_under`: 100 must be exactly 100; otherwise the total
-/// rounded to the display precision is compared.
-pub fn fails_under(percent: f64, threshold: f64, precision: usize) -> bool {
-    if (threshold - 100.0).abs() < f64::EPSILON {
-        // coverage.py compares exactly: only a complete total is 100.
-        return percent < 100.0;
+/// coverage.py's `_fail_under_precision`: the display precision, or more when the
+/// threshold has more decimals (`--fail-under 99.29` compares at two places).
+pub fn fail_under_precision(threshold: f64, precision: usize) -> usize {
+    if threshold.fract() == 0.0 {
+        return precision;
     }
-    let rounded: f64 = format!("{percent:.precision$}").parse().unwrap_or(percent);
+    // Python takes the decimals of `str(threshold)`, the shortest text that reads back
+    // as the same float: Rust's `Display` writes that same shortest text.
+    let text = threshold.to_string();
+    let decimals = text.split_once('.').map_or(0, |(_, digits)| digits.len());
+    precision.max(decimals)
+}
+
+/// coverage.py 7's `should_fail_under`: 100 must be exactly 100; otherwise the total,
+/// rounded to [`fail_under_precision`] places, is compared.
+pub fn fails_under(percent: f64, threshold: f64, precision: usize) -> bool {
+    #[allow(clippy::float_cmp)] // coverage.py compares exactly: only a complete total is 100
+    if threshold == 100.0 && percent != 100.0 {
+        return true;
+    }
+    let places = fail_under_precision(threshold, precision);
+    // Python's `round(x, n)` is the exact binary value rounded half to even, as Rust's
+    // formatting rounds it; the text reads back as the same float Python returns.
+    let rounded: f64 = format!("{percent:.places$}").parse().unwrap_or(percent);
     rounded < threshold
 }
 
@@ -321,6 +503,14 @@ mod tests {
         assert!(fails_under(99.9, 100.0, 0), "100 means complete");
         assert!(!fails_under(100.0, 100.0, 0));
         assert!(fails_under(79.6, 80.0, 1), "79.6 < 80 at one digit");
+        assert!(
+            fails_under(99.285, 99.29, 0),
+            "the threshold's two decimals, not precision 0"
+        );
+        assert!(!fails_under(99.286, 99.29, 0));
+        assert_eq!(fail_under_precision(99.29, 0), 2);
+        assert_eq!(fail_under_precision(80.0, 1), 1);
+        assert_eq!(fail_under_precision(0.000_01, 2), 5);
     }
 
     #[test]

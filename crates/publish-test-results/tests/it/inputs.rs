@@ -89,3 +89,54 @@ fn reports_without_tests_or_not_junit_are_refused() {
         "`zero.xml` is not a JUnit report",
     );
 }
+
+#[test]
+fn every_bad_report_is_named_and_no_content_is_quoted() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = "<testsuite><testcase name=\"a\"/></testsuite>";
+    fs_err::write(dir.path().join("good.xml"), good).unwrap();
+    fs_err::write(dir.path().join("notes.xml"), "token=hunter2\n").unwrap();
+    fs_err::write(dir.path().join("data.xml"), "{\"token\": \"hunter2\"}").unwrap();
+    fs_err::write(
+        dir.path().join("amp.xml"),
+        "<testsuite><testcase name=\"a & b\"/></testsuite>",
+    )
+    .unwrap();
+    let stderr = fails_with(
+        dir.path(),
+        &["good.xml", "notes.xml", "data.xml", "amp.xml"],
+        "`amp.xml` is not well-formed XML at line 1, column 36: a malformed attribute",
+    );
+    for named in [
+        "error: `data.xml` is not XML: it does not start with an element (a text or JSON file?)",
+        "error: `notes.xml` is not XML",
+        "error: 3 of 4 reports cannot be read: `amp.xml`, `data.xml`, `notes.xml`",
+    ] {
+        assert!(stderr.contains(named), "{named} in {stderr}");
+    }
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+#[test]
+fn a_report_without_cases_beside_others_is_a_warning() {
+    // JUnit 5's console launcher writes one report per engine, most of them empty.
+    let dir = tempfile::tempdir().unwrap();
+    fs_err::write(
+        dir.path().join("TEST-junit-jupiter.xml"),
+        "<testsuite name=\"JUnit Jupiter\" tests=\"1\"><testcase name=\"a()\"/></testsuite>",
+    )
+    .unwrap();
+    fs_err::write(
+        dir.path().join("TEST-junit-vintage.xml"),
+        "<testsuite name=\"JUnit Vintage\" tests=\"0\"></testsuite>",
+    )
+    .unwrap();
+    let output = cmd(dir.path()).arg(".").output().unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: `TEST-junit-vintage.xml` has no test cases (not counted)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 passed of 1 tests"), "{stderr}");
+}

@@ -2,6 +2,7 @@
 //! of the fixture project (every outcome pytest has), and on hand-made reports of the
 //! other runners; every number is checked.
 
+mod conformance;
 mod inputs;
 mod pytest;
 mod runners;

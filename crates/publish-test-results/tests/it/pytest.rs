@@ -136,7 +136,16 @@ fn github_gets_capped_annotations_a_summary_and_outputs_and_no_injection() {
         "{stdout}"
     );
     let outputs = fs_err::read_to_string(&outputs).unwrap();
-    for line in ["tests=10", "passed=3", "failed=4", "errors=1", "skipped=1"] {
+    // The parts add up to `tests`.
+    for line in [
+        "tests=10",
+        "passed=3",
+        "failed=4",
+        "errors=1",
+        "skipped=1",
+        "xfailed=1",
+        "flaky=0",
+    ] {
         assert!(
             outputs.contains(&format!("{line}\n")),
             "{line} in {outputs}"
@@ -218,4 +227,81 @@ fn the_reports_of_a_matrix_merge() {
     let result = json_of(&output);
     assert_eq!(totals(&result), (20, 6, 8, 2, 2, 2, 0));
     assert_eq!(result["reports"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_huge_message_is_cut_for_the_ci_and_kept_in_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "boom ".repeat(200_000);
+    let names = ["first", "second"];
+    let mut cases = String::new();
+    for n in names {
+        cases.push_str(&format!(
+            "<testcase classname=\"t\" name=\"{n}\"><failure message=\"{huge}\">{huge}</failure></testcase>"
+        ));
+    }
+    fs_err::write(
+        dir.path().join("r.xml"),
+        format!("<testsuite>{cases}</testsuite>"),
+    )
+    .unwrap();
+    let summary = dir.path().join("summary.md");
+    let output = cmd(dir.path())
+        .arg("r.xml")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("::error "))
+        .collect();
+    assert_eq!(errors.len(), 2);
+    for error in &errors {
+        let message = error
+            .split_once("::")
+            .unwrap()
+            .1
+            .split_once("::")
+            .unwrap()
+            .1;
+        assert!(message.chars().count() <= 4096, "{}", message.len());
+        assert!(message.ends_with("[cut; the whole message is in the log and the job summary]"));
+    }
+    let summary = fs_err::read_to_string(&summary).unwrap();
+    assert!(summary.len() < 1024 * 1024, "{}", summary.len());
+    for name in names {
+        assert!(
+            summary.contains(&format!("<code>t.{name}</code>")),
+            "{name}"
+        );
+    }
+    assert!(summary.contains("more bytes in the report]"));
+
+    let output = cmd(dir.path())
+        .arg("r.xml")
+        .env("TF_BUILD", "True")
+        .output()
+        .unwrap();
+    let stdout = stdout_of(&output);
+    let issue = stdout
+        .lines()
+        .find(|l| l.starts_with("##vso[task.logissue type=error"))
+        .unwrap();
+    // The agent decodes the message before it cuts it.
+    let text = issue
+        .split_once(']')
+        .unwrap()
+        .1
+        .replace("%3B", ";")
+        .replace("%5D", "]")
+        .replace("%AZP25", "%");
+    assert!(text.chars().count() <= 4096, "{}", text.len());
+    assert!(
+        text.starts_with("Tests: t.first: t.first failed: boom boom"),
+        "{text:.80}"
+    );
+    assert!(text.ends_with("[cut; the whole message is in the log and the job summary]"));
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::{cmd, json_of, measure, project, stderr_of, stdout_of};
 
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn git(dir: &std::path::Path, args: &[&str]) -> String {
     let output = Process::new("git")
         .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
         .args(args)
@@ -22,7 +22,7 @@ fn git(dir: &std::path::Path, args: &[&str]) -> String {
 }
 
 /// The fixture project under git with a measured report; returns (project, head sha).
-fn measured_repository(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+pub(crate) fn measured_repository(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let project = project(dir);
     git(&project, &["init", "-q", "-b", "main"]);
     git(&project, &["add", "calc", "tests"]);
@@ -44,7 +44,7 @@ fn decode(data: &str) -> String {
     text
 }
 
-fn split(requests: &[Recorded]) -> (Recorded, Value, Value) {
+pub(crate) fn split(requests: &[Recorded]) -> (Recorded, Value, Value) {
     let post = requests
         .iter()
         .find(|r| r.method == "POST")
@@ -335,21 +335,14 @@ fn without_a_token_nothing_is_sent_except_for_fork_pull_requests() {
     assert!(output.status.success());
     assert!(server.requests().is_empty());
     // A fork's pull request on Azure: tokenless.
-    let output = cmd(&project)
-        .args(["all.xml", "--codecov-url", &server.url()])
-        .env("TF_BUILD", "True")
-        .env("BUILD_SOURCEBRANCH", "refs/pull/9/merge")
-        .env("BUILD_REASON", "PullRequest")
-        .env("BUILD_SOURCEVERSION", &sha)
-        .env("BUILD_REPOSITORY_NAME", "data61/clkhash")
-        .env("SYSTEM_PULLREQUEST_PULLREQUESTNUMBER", "9")
-        .env("SYSTEM_PULLREQUEST_SOURCEBRANCH", "someone-fix")
-        .env("SYSTEM_PULLREQUEST_ISFORK", "True")
-        .output()
-        .unwrap();
+    let mut command = cmd(&project);
+    command.args(["all.xml", "--codecov-url", &server.url()]);
+    crate::tokenless::azure_pull_request(&mut command, &sha, "someone-fix", "True");
+    let output = command.output().unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     let (post, body, _) = split(&server.requests());
     assert_eq!(post.header("Authorization"), None);
+    assert_eq!(body["branch"], "someone:someone-fix");
     assert_eq!(
         (body["ci_service"].as_str(), body["pullid"].as_str()),
         (Some("azure_pipelines"), Some("9"))

@@ -3,8 +3,12 @@
 //! against what `coverage report` and `coverage combine` print.
 
 mod codecov;
+mod field;
 mod inputs;
+mod other_tools;
 mod patch;
+mod selection;
+mod tokenless;
 mod totals;
 
 use std::path::{Path, PathBuf};
