@@ -1,11 +1,14 @@
+# shellcheck shell=bash
 # Sourced by the scripts/bench-*.sh that time tools side by side:
 #   . "$(dirname "$0")/bench-lib.sh" "$@"
 # Sets root (the checkout), runs (3, or --runs N), python (${PYTHON:-python3}), work (a
 # temporary directory removed at exit, with the server in server_pid, if any, stopped),
 # and defines best_of / best_of_mib.
+# shellcheck disable=SC2034 # root and python are for the scripts that source this
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 runs=3
 [[ "${1:-}" == "--runs" ]] && runs=$2
+# shellcheck disable=SC2034
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 server_pid=""

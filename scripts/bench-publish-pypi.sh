@@ -62,11 +62,11 @@ measure() {
         start_server
         local url="http://127.0.0.1:$port/"
         case $tool in
-            publish-pypi) cmd=(env NO_COLOR=1 PYPI_LOGIN=bench PYPI_PASSWORD=bench-pw "$ours" --quiet --repository-url "$url" "$@") ;;
+            publish-pypi) cmd=(env NO_COLOR=1 PYPI_LOGIN=bench PYPI_PASSWORD=bench-pw "$ours" --quiet --repository-url "$url" --max-file-size 300 "$@") ;;
             twine) cmd=("$venv/twine" upload --disable-progress-bar --non-interactive --repository-url "$url" -u bench -p bench-pw "$@") ;;
             uv) cmd=("$venv/uv" publish --publish-url "$url" --username bench --password bench-pw "$@") ;;
         esac
-        /usr/bin/time -f "%e %M" -o "$work/time" "${cmd[@]}" >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
+        /usr/bin/time -f "%e %M" -o "$work/time" ${cmd[@]+"${cmd[@]}"} >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
         stop_server
         read -r seconds kib <"$work/time"
         if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds rss=$kib; fi

@@ -52,17 +52,19 @@ echo
 echo "| Binary | Size | \`--help\` | \`--version\` | Peak RSS |"
 echo "|---|---|---|---|---|"
 total=0
-for step in "${steps[@]}"; do
+for step in ${steps[@]+"${steps[@]}"}; do
     size=$(stat -c %s "target/release/$step")
     total=$((total + size))
     version_arg=--version
     [[ $step == tag-build ]] && version_arg=--help # tag-build's --version is the package's
+    # shellcheck disable=SC2016 # Markdown backticks, not a command substitution
     printf '| `%s` | %.1f MiB | %s ms | %s ms | %s MiB |\n' "$step" \
         "$(awk "BEGIN{print $size / 1048576}")" \
         "$(mean_ms "target/release/$step" --help)" \
         "$(mean_ms "target/release/$step" "$version_arg")" \
         "$(rss_mib "target/release/$step" --help)"
 done
+# shellcheck disable=SC2016 # Markdown backticks
 printf '| all six | %.1f MiB (asset `%s`: %s MiB) | | | |\n' \
     "$(awk "BEGIN{print $total / 1048576}")" "$(basename "$asset")" "$asset_mib"
 echo

@@ -32,6 +32,13 @@ tool() {
     if [[ -n "${CUSTODY_BIN:-}" ]]; then "$CUSTODY_BIN/$name" "$@"; else "$name" "$@"; fi
 }
 python=${PYTHON:-python3}
+# Every step describes the checkout DIR (its commit and ref go into the manifest, tag-build
+# reads its tag), not the directory the script runs in: CUSTODY_SOURCE_DIR, which every
+# step reads as its --source.
+describe() {
+    CUSTODY_SOURCE_DIR=$(cd "$1" && pwd)
+    export CUSTODY_SOURCE_DIR
+}
 
 job() {
     local source='' out='' sdist=no cov='' tests=tests requirements='' isolation=() codecov=()
@@ -52,10 +59,11 @@ job() {
     done
     [[ -n "$source" && -n "$out" ]] || die "job needs --source DIR and --out DIR"
     [[ -d "$source" ]] || die "\`$source\` is not a directory: pass the project's checkout as --source"
+    describe "$source"
     mkdir -p "$out/dist"
     out=$(cd "$out" && pwd)
     local title='' flag='' label
-    for label in "${labels[@]}"; do
+    for label in ${labels[@]+"${labels[@]}"}; do
         title+="${title:+ }${label#*=}"
         flag+="${flag:+-}${label#*=}"
     done
@@ -75,7 +83,7 @@ job() {
     step "build ($title)"
     local formats=(--wheel)
     [[ $sdist == yes ]] && formats+=(--sdist)
-    (cd "$source" && "$python" -m build "${isolation[@]}" "${formats[@]}" --outdir "$out/dist" .) \
+    (cd "$source" && "$python" -m build ${isolation[@]+"${isolation[@]}"} ${formats[@]+"${formats[@]}"} --outdir "$out/dist" .) \
         >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; exit 3; }
 
     step "test ($title)"
@@ -86,7 +94,7 @@ job() {
         cd "$source"
         [[ -d src ]] && export PYTHONPATH="src${PYTHONPATH:+:$PYTHONPATH}"
         "$python" -m pytest -q -p no:cacheprovider --junitxml="$out/junit.xml" \
-            "${cov_args[@]}" "$tests"
+            ${cov_args[@]+"${cov_args[@]}"} "$tests"
     ) >"$out/pytest.log" 2>&1 || true
     tail -n 1 "$out/pytest.log" >&2
 
@@ -98,14 +106,14 @@ job() {
         step "publish coverage"
         local flags=()
         [[ -n "$flag" ]] && flags=(--flag "$flag")
-        (cd "$source" && tool upload-coverage "$out/coverage.xml" "${flags[@]}" "${codecov[@]}")
+        (cd "$source" && tool upload-coverage "$out/coverage.xml" ${flags[@]+"${flags[@]}"} ${codecov[@]+"${codecov[@]}"})
     fi
     ((status == 0)) || exit "$status"
 
     step "collect artifacts"
     local label_args=()
-    for label in "${labels[@]}"; do label_args+=(--label "$label"); done
-    tool collect-artifacts collect "$out/dist" --out "$out/dist/manifest.json" "${label_args[@]}"
+    for label in ${labels[@]+"${labels[@]}"}; do label_args+=(--label "$label"); done
+    tool collect-artifacts collect "$out/dist" --out "$out/dist/manifest.json" ${label_args[@]+"${label_args[@]}"}
 }
 
 fan_in() {
@@ -121,6 +129,8 @@ fan_in() {
         esac
     done
     [[ -n "$source" && -n "$jobs" && -n "$out" ]] || die "fan-in needs --source DIR, --jobs DIR and --out DIR"
+    [[ -d "$source" ]] || die "\`$source\` is not a directory: pass the project's checkout as --source"
+    describe "$source"
     mkdir -p "$out"
     out=$(cd "$out" && pwd)
     shopt -s nullglob
@@ -128,16 +138,16 @@ fan_in() {
     ((${#manifests[@]})) || die "no job manifests under \`$jobs\` (expected $jobs/<job>/dist/manifest.json)"
 
     step "merge ${#manifests[@]} job manifest(s)"
-    tool collect-artifacts merge "${manifests[@]}" --out "$out/all.json"
+    tool collect-artifacts merge ${manifests[@]+"${manifests[@]}"} --out "$out/all.json"
 
     step "select the release set"
     rm -rf "$out/release"
-    tool collect-artifacts select --manifest "$out/all.json" --from "$jobs" "${wheres[@]}" \
+    tool collect-artifacts select --manifest "$out/all.json" --from "$jobs" ${wheres[@]+"${wheres[@]}"} \
         --copy-to "$out/release"
     tool collect-artifacts verify --manifest "$out/release/release.json" --strict
 
     step "release decision"
-    (cd "$source" && tool tag-build --manifest "$out/release/release.json" "${require[@]}")
+    (cd "$source" && tool tag-build --manifest "$out/release/release.json" ${require[@]+"${require[@]}"})
 }
 
 case ${1:-} in

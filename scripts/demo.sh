@@ -61,7 +61,7 @@ job() {
     [[ "$with_sdist" == yes ]] && extra+=(--sdist)
     scripts/build-pipeline.sh job --source "$src" --out "$out" --no-isolation --no-codecov \
         --cov custody_sample --label "python=$python_label" --label "arch=$arch" --label "os=$os" \
-        "${extra[@]}"
+        ${extra[@]+"${extra[@]}"}
     rm -rf "$src/build" "$src"/src/*.egg-info
     where "build log" "$out/build.log"
     where "pytest log" "$out/pytest.log"
@@ -104,8 +104,8 @@ echo '{"decision": "approve", "by": "release-manager", "reason": "demo"}' >"$dem
 export PYPI_LOGIN=demo PYPI_PASSWORD=demo-upload-pw
 release=(scripts/release-pipeline.sh --release "$demo/release" --repository-url "http://127.0.0.1:$port/")
 gate=(-- --decision-dir "$demo/decisions" --timeout 30s --poll-interval 200ms)
-"${release[@]}" --dry-run "${gate[@]}"
-"${release[@]}" "${gate[@]}"
+${release[@]+"${release[@]}"} --dry-run ${gate[@]+"${gate[@]}"}
+${release[@]+"${release[@]}"} ${gate[@]+"${gate[@]}"}
 "$bin/publish-pypi" --manifest "$demo/release/release.json" --approval "$demo/approval.json" \
     --repository-url "http://127.0.0.1:$port/" --json >"$demo/publish-rerun.json"
 unset PYPI_LOGIN PYPI_PASSWORD

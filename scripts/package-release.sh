@@ -51,7 +51,7 @@ name=custody-$target
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir "$stage/$name"
-for step in "${steps[@]}"; do
+for step in ${steps[@]+"${steps[@]}"}; do
     [[ -f "$bin_dir/$step$exe" ]] || die "\`$bin_dir/$step$exe\` is missing: build the workspace first (cargo build --release --bins)"
     cp "$bin_dir/$step$exe" "$stage/$name/"
 done
@@ -72,7 +72,7 @@ else
     if tar --version 2>/dev/null | grep -q 'GNU tar'; then
         stable=(--sort=name --owner=0 --group=0 --numeric-owner --mtime=@0)
     fi # macOS's bsdtar: same contents, its own ordering
-    tar -C "$stage" "${stable[@]}" -cf - "$name" | gzip -n >"$out/$asset"
+    tar -C "$stage" ${stable[@]+"${stable[@]}"} -cf - "$name" | gzip -n >"$out/$asset"
 fi
 sum=$(sha256 "$out/$asset")
 echo "$sum  $asset" >"$out/$asset.sha256"

@@ -54,4 +54,4 @@ step "manual confirmation"
 tool approve-gate --manifest "$manifest" --out "$approval" "$@"
 
 step "publish${dry_run:+ (dry run)}"
-tool publish-pypi --manifest "$manifest" --approval "$approval" "${repository[@]}" "${dry_run[@]}"
+tool publish-pypi --manifest "$manifest" --approval "$approval" ${repository[@]+"${repository[@]}"} ${dry_run[@]+"${dry_run[@]}"}

@@ -11,7 +11,7 @@ pub mod problems;
 mod progress;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -32,6 +32,12 @@ pub struct GlobalArgs {
     /// Print only errors (and the data asked for).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// The checkout this step describes (default: the working directory). Outside CI,
+    /// the commit, branch and tag recorded are this repository's; on CI the CI system's
+    /// own variables name them. Paths given to the step stay relative to the working
+    /// directory.
+    #[arg(long, global = true, value_name = "DIR", env = custody_ci::vars::CUSTODY_SOURCE_DIR)]
+    pub source: Option<PathBuf>,
 }
 
 /// Help footer shared by every step: the exit-code table and the colour rule.
@@ -82,7 +88,11 @@ where
         Ok(cwd) => cwd,
         Err(error) => return finish(&mut out, Err(WorkingDirectory(error).into())),
     };
-    let mut context = shell.context(env, cwd, ci, out);
+    let source = match shell.source_dir(&cwd) {
+        Ok(source) => source,
+        Err(error) => return finish(&mut out, Err(error.into())),
+    };
+    let mut context = shell.context(env, cwd, &source, ci, out);
     let result = step(args, &mut context);
     finish(&mut context.out, result)
 }
@@ -94,13 +104,40 @@ struct Shell {
 }
 
 impl Shell {
-    /// The step's context: outside CI, the git checkout at `cwd` fills commit and ref.
-    fn context(&self, env: Env, cwd: PathBuf, ci: CiContext, out: Output) -> Context {
+    /// `--source DIR` resolved against `cwd` (default: `cwd`); it must be a directory.
+    fn source_dir(&self, cwd: &Path) -> Result<PathBuf, NoSourceDir> {
+        let Some(source) = &self.global.source else {
+            return Ok(cwd.to_owned());
+        };
+        let path = cwd.join(source);
+        if path.is_dir() {
+            Ok(path)
+        } else {
+            Err(NoSourceDir {
+                path: source.clone(),
+            })
+        }
+    }
+
+    /// The step's context: outside CI, the git checkout at `source` fills commit and
+    /// ref, and `source` is written into the step's environment as
+    /// `CUSTODY_SOURCE_DIR` (resolved), where [`custody_ci::source_dir`] finds it.
+    fn context(
+        &self,
+        mut env: Env,
+        cwd: PathBuf,
+        source: &Path,
+        ci: CiContext,
+        out: Output,
+    ) -> Context {
         let ci = if ci.is_ci() {
             ci
         } else {
-            ci.with_local_git(&cwd)
+            ci.with_local_git(source)
         };
+        if let Some(source) = source.to_str() {
+            env.set(custody_ci::vars::CUSTODY_SOURCE_DIR, source);
+        }
         Context {
             progress: self.progress(ci.is_ci()),
             interactive: std::io::stdin().is_terminal() && self.stderr_is_terminal,
@@ -159,6 +196,26 @@ impl Diagnose for WorkingDirectory {
     }
 }
 
+/// `--source DIR` (or `CUSTODY_SOURCE_DIR`) names no directory: the step cannot say
+/// which checkout it describes.
+#[derive(Debug, thiserror::Error)]
+#[error("`--source {}` is not a directory", path.display())]
+struct NoSourceDir {
+    path: PathBuf,
+}
+
+impl Diagnose for NoSourceDir {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::Input
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some(
+            "pass the checkout the package was built from (or unset CUSTODY_SOURCE_DIR)".to_owned(),
+        )
+    }
+}
+
 /// A `CUSTODY_CI_PROVIDER` that names no CI system: wrong usage, caught before the step
 /// runs, since the step would otherwise run as if outside CI.
 impl Diagnose for custody_ci::UnknownProvider {
@@ -174,4 +231,31 @@ impl Diagnose for custody_ci::UnknownProvider {
 /// Lets [`run`] find the global options inside a step's parser.
 pub trait HasGlobal {
     fn global(&self) -> &GlobalArgs;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(source: Option<&str>) -> Shell {
+        Shell {
+            global: GlobalArgs {
+                source: source.map(PathBuf::from),
+                ..GlobalArgs::default()
+            },
+            stderr_is_terminal: false,
+        }
+    }
+
+    #[test]
+    fn the_source_dir_is_resolved_against_the_working_directory() {
+        let cwd = Path::new(env!("CARGO_MANIFEST_DIR"));
+        assert_eq!(shell(None).source_dir(cwd).unwrap(), cwd);
+        assert_eq!(shell(Some("src")).source_dir(cwd).unwrap(), cwd.join("src"));
+        let error = shell(Some("missing")).source_dir(cwd).unwrap_err();
+        assert_eq!(error.to_string(), "`--source missing` is not a directory");
+        assert_eq!(error.exit_status(), ExitStatus::Input);
+        // A file is no checkout either.
+        assert!(shell(Some("Cargo.toml")).source_dir(cwd).is_err());
+    }
 }

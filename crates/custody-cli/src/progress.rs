@@ -90,7 +90,7 @@ impl Progress for LineProgress {
             let _ = writeln!(
                 std::io::stderr(),
                 "{outcome:>10}  {}",
-                safe::neutralize(item)
+                safe::neutralize(&safe::one_line(item))
             );
         }
     }

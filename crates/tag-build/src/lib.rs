@@ -31,7 +31,7 @@ pub use version::{PackageVersion, VersionError, VersionSource, package_version};
 /// their pull request.
 #[derive(Debug, Parser)]
 // `--version` is the package version to check, as the pipeline says it; the tool's own
-// version is in `--help`.
+// version is `-V`/`--tool-version`.
 #[command(name = "tag-build", version, disable_version_flag = true, after_long_help = after_help(EXAMPLES))]
 // Doc comments are the --help text.
 #[allow(clippy::doc_markdown)]
@@ -47,6 +47,9 @@ pub struct Cli {
     /// The package version the tag must name (instead of a manifest).
     #[arg(long = "version", value_name = "VERSION", id = "package_version")]
     pub package_version: Option<String>,
+    /// Print tag-build's own version (`--version` is the package version to check).
+    #[arg(short = 'V', long = "tool-version", action = clap::ArgAction::Version)]
+    pub tool_version: Option<bool>,
     /// Where to read the version when neither is given: a directory with pyproject.toml
     /// (static `version`) or PKG-INFO. Default: the current directory.
     #[arg(long, value_name = "DIR")]
@@ -209,7 +212,10 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     let ci = if context.ci.is_ci() {
         context.ci.clone()
     } else {
-        context.ci.clone().with_local_git(&context.cwd)
+        context
+            .ci
+            .clone()
+            .with_local_git(&custody_ci::source_dir(&context.env, &context.cwd))
     };
     let kind = classify(&ci, &patterns, cli.default_branch.as_deref());
     let package_version = check_version(&cli, context, &kind)?;

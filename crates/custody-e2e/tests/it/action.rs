@@ -9,7 +9,7 @@ use std::path::Path;
 use crate::install::{asset_server, assets};
 use crate::{Ran, env, json, read, run};
 
-const JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+pub(crate) const JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="0" failures="1" skipped="0" tests="3" time="0.1">
 <testcase classname="tests.test_cli" name="test_help" time="0.01"/>
 <testcase classname="tests.test_cli" name="test_version" time="0.01"/>
@@ -17,13 +17,13 @@ const JUNIT: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 </testsuite></testsuites>
 "#;
 
-struct Runner {
+pub(crate) struct Runner {
     work: tempfile::TempDir,
     env: BTreeMap<String, String>,
 }
 
 impl Runner {
-    fn new(download_url: &str) -> Self {
+    pub(crate) fn new(download_url: &str) -> Self {
         let work = tempfile::tempdir().unwrap();
         let dir = work.path();
         for sub in ["tool-cache", "actions-cache", "runner"] {
@@ -54,12 +54,23 @@ impl Runner {
         Self { work, env }
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.work.path()
     }
 
+    /// The runner's `PATH` (which `sh` the action's steps get, which tools they find).
+    pub(crate) fn with_path(mut self, path: &str) -> Self {
+        self.env.insert("PATH".into(), path.into());
+        self
+    }
+
     /// `uses: ./` with these inputs; returns what the runner printed and its result.
-    fn uses(&self, inputs: &serde_json::Value) -> (Ran, serde_json::Value) {
+    pub(crate) fn uses(&self, inputs: &serde_json::Value) -> (Ran, serde_json::Value) {
+        self.job(&custody_test_support::workspace_root(), inputs)
+    }
+
+    /// A job of `steps` (inputs of `uses:` the action in `action`, or `{"run": …}`).
+    fn job(&self, action: &Path, steps: &serde_json::Value) -> (Ran, serde_json::Value) {
         let result = self.dir().join("runner/result.json");
         let ran = run(
             &custody_test_support::python(),
@@ -67,8 +78,8 @@ impl Runner {
                 &custody_test_support::workspace_root()
                     .join("tests/fixtures/pipelines/run_composite.py")
                     .to_string_lossy(),
-                &custody_test_support::workspace_root().to_string_lossy(),
-                &inputs.to_string(),
+                &action.to_string_lossy(),
+                &steps.to_string(),
                 &result.to_string_lossy(),
             ],
             self.dir(),
@@ -76,6 +87,13 @@ impl Runner {
         );
         let outcome = json(&result);
         (ran, outcome)
+    }
+
+    /// What actions/cache holds (one directory per saved key).
+    fn cached(&self) -> usize {
+        fs_err::read_dir(self.dir().join("actions-cache"))
+            .unwrap()
+            .count()
     }
 }
 
@@ -217,10 +235,102 @@ fn a_tampered_release_asset_fails_the_install_step() {
     assert!(ran.stderr.contains("has sha256"), "{}", ran.stderr);
     assert!(outcome["outputs"].get("exit-code").is_none());
     // Nothing was installed, so nothing is cached for the next job.
-    assert_eq!(
-        fs_err::read_dir(runner.dir().join("actions-cache"))
-            .unwrap()
-            .count(),
-        0
+    assert_eq!(runner.cached(), 0);
+}
+
+#[test]
+fn the_sha256_input_pins_the_asset_the_install_accepts() {
+    // The asset is served untouched with its published .sha256; a pin that names other
+    // bytes must still refuse it: the input reaches install.sh, and the pin wins.
+    let server = asset_server(assets(), |_, bytes| bytes);
+    let runner = Runner::new(&server.url());
+    let (ran, outcome) = runner.uses(&serde_json::json!({
+        "step": "tag-build",
+        "install-method": "release",
+        "sha256": "0".repeat(64),
+    }));
+    assert_eq!(ran.code, 1, "{}", ran.both());
+    assert_eq!(outcome["failed"]["step"], "__2", "{outcome}");
+    assert!(ran.stderr.contains("has sha256"), "{}", ran.stderr);
+    assert!(ran.stderr.contains(&"0".repeat(64)), "{}", ran.stderr);
+    assert_eq!(runner.cached(), 0);
+}
+
+/// actions/cache saves in its post-job step, and only when the job succeeded
+/// (`post-if: success()`): a job whose later step fails caches nothing.
+#[test]
+fn the_cache_is_saved_after_the_job_and_only_when_it_succeeded() {
+    let server = asset_server(assets(), |_, bytes| bytes);
+    let runner = Runner::new(&server.url());
+    let step = serde_json::json!({"step": "tag-build", "args": "--version 0.18.3", "install-method": "release"});
+    let root = custody_test_support::workspace_root();
+    let (ran, outcome) = runner.job(&root, &serde_json::json!([step, {"run": "exit 7"}]));
+    assert_eq!(ran.code, 1, "{}", ran.both());
+    assert_eq!(outcome["failed"]["exit_code"], 7);
+    assert!(
+        ran.stdout.contains("Skipping the cache save"),
+        "{}",
+        ran.stdout
     );
+    assert_eq!(runner.cached(), 0);
+
+    let (ran, _) = runner.job(
+        &root,
+        &serde_json::json!([step, {"run": "echo a later step"}]),
+    );
+    assert_eq!(ran.code, 0, "{}", ran.both());
+    let later = ran.stdout.find("a later step").unwrap();
+    let saved = ran.stdout.find("Cache saved with key: custody-0.1.0-");
+    assert!(saved.is_some_and(|saved| saved > later), "{}", ran.stdout);
+    assert_eq!(runner.cached(), 1);
+}
+
+/// An action whose one step writes `lines` to `$GITHUB_OUTPUT`.
+fn writing_outputs(dir: &Path, lines: &str) -> std::path::PathBuf {
+    let action = dir.join("writes-outputs");
+    fs_err::create_dir_all(&action).unwrap();
+    fs_err::write(action.join("lines"), lines).unwrap();
+    fs_err::write(
+        action.join("action.yml"),
+        "name: writes outputs\ndescription: test\noutputs:\n  said:\n    description: x\n    value: ${{ steps.write.outputs.said }}\nruns:\n  using: composite\n  steps:\n    - id: write\n      shell: bash\n      run: cat \"$GITHUB_ACTION_PATH/lines\" >> \"$GITHUB_OUTPUT\"\n",
+    )
+    .unwrap();
+    action
+}
+
+/// The runner fails a step whose `$GITHUB_OUTPUT` it cannot read, as GitHub's does
+/// (actions/runner FileCommandManager): only `name=value` and `name<<DELIM` blocks.
+#[test]
+fn a_malformed_output_line_fails_the_step_as_on_github() {
+    let runner = Runner::new("http://127.0.0.1:9");
+    for (lines, said) in [
+        ("said=one=two\n\n", "one=two"),
+        ("said<<EOF\nline 1\nline=2\nEOF\n", "line 1\nline=2"),
+    ] {
+        let action = writing_outputs(runner.dir(), lines);
+        let (ran, outcome) = runner.job(&action, &serde_json::json!({}));
+        assert_eq!(ran.code, 0, "{lines:?}: {}", ran.both());
+        assert_eq!(outcome["outputs"]["said"], said);
+    }
+    for (lines, error) in [
+        ("said=ok\nnot an output\n", "Invalid format 'not an output'"),
+        (
+            "said<<EOF\nnever closed\n",
+            "Invalid value. Matching delimiter not found 'EOF'",
+        ),
+        (
+            "<<EOF\nx\nEOF\n",
+            "Invalid format '<<EOF'. Name must not be empty",
+        ),
+    ] {
+        let action = writing_outputs(runner.dir(), lines);
+        let (ran, outcome) = runner.job(&action, &serde_json::json!({}));
+        assert_eq!(ran.code, 1, "{lines:?}: {}", ran.both());
+        assert_eq!(outcome["failed"]["step"], "write");
+        assert!(
+            ran.stdout.contains(&format!("##[error]{error}")),
+            "{lines:?}: {}",
+            ran.stdout
+        );
+    }
 }

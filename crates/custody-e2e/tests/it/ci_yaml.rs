@@ -26,6 +26,7 @@ fn shipped_workflows_and_templates_use_real_flags() {
         &root,
         &[
             "examples/github/pipeline.yml",
+            ".github/workflows/release.yml",
             "templates/azure/build.yml",
             "templates/azure/release.yml",
         ],
@@ -57,4 +58,95 @@ fn a_misspelt_flag_is_found() {
             "workflow.yml: publish-pypi: unknown --dryrun",
         ]
     );
+}
+
+/// What the Azure release template asks of Azure, read from the parsed YAML.
+fn azure_release_facts() -> serde_json::Value {
+    let root = custody_test_support::workspace_root();
+    let program = r#"
+import json, sys, yaml
+t = yaml.safe_load(open(sys.argv[1]))
+defaults = {p["name"]: p.get("default") for p in t["parameters"]}
+jobs = {j["job"]: j for j in t["jobs"]}
+gate = [s for s in jobs["confirm"]["steps"] if s.get("task", "").startswith("ManualValidation")][0]
+record = [s for s in jobs["publish"]["steps"] if "--approved-by" in s.get("bash", "")][0]
+print(json.dumps({
+    "task": gate["task"], "inputs": gate["inputs"],
+    "task_timeout": gate["timeoutInMinutes"], "job_timeout": jobs["confirm"]["timeoutInMinutes"],
+    "defaults": defaults, "record": record,
+    "checkouts": [[s["checkout"] for s in j["steps"] if "checkout" in s] for j in t["jobs"] if "steps" in j],
+}))
+"#;
+    let ran = run(
+        &custody_test_support::python(),
+        &["-c", program, "templates/azure/release.yml"],
+        &root,
+        &env(&[]),
+    )
+    .expect(0);
+    serde_json::from_str(&ran.stdout).unwrap()
+}
+
+/// ManualValidation@1 bound to approvers who cannot approve their own runs; a timeout
+/// rejects (the job outlives the task); the record names the approvers; no job checks
+/// out nothing and then the custody repository.
+#[test]
+fn the_azure_gate_is_bound_to_approvers_and_a_timeout_rejects() {
+    let facts = azure_release_facts();
+    assert_eq!(facts["task"], "ManualValidation@1", "{facts:#}");
+    let inputs = &facts["inputs"];
+    assert_eq!(inputs["approvers"], "${{ parameters.approvers }}");
+    assert_eq!(inputs["allowApproversToApproveTheirOwnRuns"], false);
+    assert_eq!(inputs["onTimeout"], "reject");
+    let minutes = |value: &serde_json::Value| -> u64 {
+        value
+            .as_u64()
+            .unwrap_or_else(|| value.as_str().unwrap().parse().unwrap())
+    };
+    assert!(
+        minutes(&facts["job_timeout"]) > minutes(&facts["task_timeout"]),
+        "{facts:#}"
+    );
+    let defaults = &facts["defaults"];
+    assert!(
+        defaults["approvers"].is_null(),
+        "approvers has no default: {defaults:#}"
+    );
+    let record = &facts["record"];
+    assert!(
+        record["bash"]
+            .as_str()
+            .unwrap()
+            .contains("--approved-by \"$CUSTODY_APPROVERS\""),
+        "{record:#}"
+    );
+    assert_eq!(
+        record["env"]["CUSTODY_APPROVERS"],
+        "${{ parameters.approvers }}"
+    );
+    for checkouts in facts["checkouts"].as_array().unwrap() {
+        assert!(
+            !checkouts.as_array().unwrap().contains(&"none".into()),
+            "{facts:#}"
+        );
+    }
+}
+
+/// No cell asks a hosted image for a Python it cannot have (3.7 on Ubuntu 24.04).
+#[test]
+fn the_examples_ask_for_pythons_the_images_have() {
+    let root = custody_test_support::workspace_root();
+    for file in [
+        "examples/azure/azure-pipelines.yml",
+        "examples/github/pipeline.yml",
+        "templates/azure/build.yml",
+    ] {
+        let text = crate::read(&root.join(file));
+        for line in text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+        {
+            assert!(!line.contains("3.7"), "{file}: {line}");
+        }
+    }
 }

@@ -8,7 +8,11 @@ mod action;
 mod ci_yaml;
 mod install;
 mod pipeline;
+mod self_release;
 mod shape;
+mod shells;
+mod source;
+mod source_dir;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@ mod provider;
 use std::path::Path;
 
 use assert_cmd::Command;
+use custody_test_support::{stderr_of, stdout_of};
 
 fn cmd(dir: &Path) -> Command {
     let mut command = Command::cargo_bin("tag-build").unwrap();
@@ -386,4 +387,17 @@ fn locally_the_git_checkout_decides() {
     let (code, _, stderr) = json(dir.path(), &[], &["--tag-pattern", "release"]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("has no `{version}`"), "{stderr}");
+}
+
+#[test]
+fn dash_v_prints_the_tools_own_version_while_version_names_the_package() {
+    let dir = tempfile::tempdir().unwrap();
+    for flag in ["-V", "--tool-version"] {
+        let output = cmd(dir.path()).arg(flag).output().unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        assert_eq!(
+            stdout_of(&output).trim(),
+            concat!("tag-build ", env!("CARGO_PKG_VERSION"))
+        );
+    }
 }
