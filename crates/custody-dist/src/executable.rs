@@ -75,7 +75,7 @@ pub fn inspect(path: &Path) -> io::Result<Result<ExecutableInfo, Problem>> {
         ExecutableFormat::Pe => pe(&mut file, size, &head)?,
         ExecutableFormat::Elf => elf(size, &head),
         ExecutableFormat::MachO => macho(&head),
-        ExecutableFormat::MachOUniversal => universal(&head),
+        ExecutableFormat::MachOUniversal => universal(size, &head),
     };
     let mut info = match parsed {
         Ok(info) => info,
@@ -283,7 +283,9 @@ fn macho(head: &[u8]) -> Result<ExecutableInfo, String> {
     })
 }
 
-fn universal(head: &[u8]) -> Result<ExecutableInfo, String> {
+/// A universal (fat) binary: each `fat_arch` record (CPU type, subtype, offset, size,
+/// alignment; big-endian) must name a known CPU and a slice inside the file.
+fn universal(size: u64, head: &[u8]) -> Result<ExecutableInfo, String> {
     let count = u32::from_be_bytes(
         head[4..8]
             .try_into()
@@ -292,14 +294,22 @@ fn universal(head: &[u8]) -> Result<ExecutableInfo, String> {
     let mut arches = Vec::new();
     for i in 0..count {
         let at = 8 + i * 20;
-        let Some(bytes) = head.get(at..at + 4) else {
+        let Some(record) = head.get(at..at + 20) else {
             return Err(format!(
                 "has a universal header listing {count} architectures but is too short"
             ));
         };
-        let cputype = u32::from_be_bytes(bytes.try_into().map_err(|_| "short header".to_owned())?);
+        let field =
+            |k: usize| u32::from_be_bytes([record[k], record[k + 1], record[k + 2], record[k + 3]]);
+        let cputype = field(0);
         let (arch, _) = macho_arch(cputype)
             .ok_or_else(|| format!("has an unknown Mach-O CPU type {cputype:#x}"))?;
+        let (offset, length) = (u64::from(field(8)), u64::from(field(12)));
+        if offset == 0 || length == 0 || offset + length > size {
+            return Err(format!(
+                "has a universal header whose {arch} slice (offset {offset}, {length} bytes) lies outside the file of {size} bytes"
+            ));
+        }
         arches.push(arch);
     }
     Ok(ExecutableInfo {
@@ -349,5 +359,29 @@ mod tests {
         // A Java class file (version 52) is not a universal binary.
         assert_eq!(sniff(&[0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52]), None);
         assert_eq!(sniff(b"PK\x03\x04"), None);
+    }
+
+    /// A universal header with `x86_64` and `arm64` slices at the given offsets and sizes.
+    fn fat_header(slices: [(u32, u32); 2]) -> Vec<u8> {
+        let mut head = vec![0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2];
+        for ((offset, size), cputype) in slices.into_iter().zip([0x0100_0007u32, 0x0100_000c]) {
+            for field in [cputype, 3, offset, size, 14] {
+                head.extend_from_slice(&field.to_be_bytes());
+            }
+        }
+        head
+    }
+
+    #[test]
+    fn universal_slices_must_lie_inside_the_file() {
+        let head = fat_header([(0x4000, 0x1000), (0x8000, 0x1000)]);
+        let info = universal(0x9000, &head).unwrap();
+        assert_eq!(info.arch, "x86_64,arm64");
+        let error = universal(0x8800, &head).unwrap_err();
+        assert_eq!(
+            error,
+            "has a universal header whose arm64 slice (offset 32768, 4096 bytes) lies outside the file of 34816 bytes"
+        );
+        assert!(universal(0x9000, &fat_header([(0, 0x1000), (0x8000, 0x1000)])).is_err());
     }
 }

@@ -1,5 +1,6 @@
 //! Distribution file names: the wheel grammar (`packaging.utils.parse_wheel_filename`)
-//! with its compressed tag sets, and sdist names (`{name}-{version}.tar.gz` / `.zip`).
+//! with its compressed tag sets, and sdist names (`{name}-{version}.tar.gz`, and the
+//! legacy endings pip still installs).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -32,7 +33,9 @@ pub enum FilenameError {
     Build { file: String, build: String },
     #[error("`{file}` has an empty tag part in `{tags}`")]
     Tags { file: String, tags: String },
-    #[error("`{0}` is not an sdist file name: expected `{{name}}-{{version}}.tar.gz` or `.zip`")]
+    #[error(
+        "`{0}` is not an sdist file name: expected `{{name}}-{{version}}.tar.gz` (or a legacy `.zip`, `.tar.bz2`, `.tar.xz`, `.tgz`, `.tar`)"
+    )]
     Sdist(String),
 }
 
@@ -153,20 +156,55 @@ impl WheelFilename {
     }
 }
 
-/// The two sdist archive formats.
+/// The sdist archive formats pip installs (`pip._internal.utils.filetypes`): tar with
+/// gzip, bzip2, xz/lzma or no compression, and zip. PyPI accepts only `.tar.gz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SdistFormat {
     TarGz,
     Zip,
+    TarBz2,
+    // xz, or the legacy `.lzma` format (`.tlz`, `.tar.lzma`), which pip opens alike.
+    TarXz,
+    // An uncompressed `.tar` (pip and GNU tar detect a compression by its magic bytes).
+    Tar,
 }
 
 impl SdistFormat {
+    /// Every file name ending pip installs as an sdist, longest first, with its format.
+    /// `.tar.lz` (lzip) is left out: pip opens it as xz and fails.
+    pub const EXTENSIONS: [(&'static str, Self); 9] = [
+        (".tar.lzma", Self::TarXz),
+        (".tar.bz2", Self::TarBz2),
+        (".tar.gz", Self::TarGz),
+        (".tar.xz", Self::TarXz),
+        (".tar", Self::Tar),
+        (".tbz", Self::TarBz2),
+        (".tgz", Self::TarGz),
+        (".txz", Self::TarXz),
+        (".tlz", Self::TarXz),
+    ];
+
+    /// The usual file name ending of the format.
     pub fn extension(self) -> &'static str {
         match self {
             Self::TarGz => ".tar.gz",
             Self::Zip => ".zip",
+            Self::TarBz2 => ".tar.bz2",
+            Self::TarXz => ".tar.xz",
+            Self::Tar => ".tar",
         }
+    }
+
+    /// The format `file_name` ends with, and the ending as written.
+    pub fn of(file_name: &str) -> Option<(Self, &'static str)> {
+        if file_name.ends_with(".zip") {
+            return Some((Self::Zip, ".zip"));
+        }
+        Self::EXTENSIONS
+            .into_iter()
+            .find(|(extension, _)| file_name.ends_with(extension))
+            .map(|(extension, format)| (format, extension))
     }
 }
 
@@ -180,20 +218,18 @@ pub struct SdistFilename {
     pub version: Version,
     pub version_text: String,
     pub format: SdistFormat,
+    /// The file name ending as written (`.tar.gz`, `.tgz`, `.zip`, …).
+    pub extension: &'static str,
 }
 
 impl SdistFilename {
-    /// Parses `{name}-{version}.tar.gz` or `.zip`. The version is everything after the
-    /// last `-`, which also handles legacy names with dashes (`python-dateutil-2.8.2`).
+    /// Parses `{name}-{version}` and one of the endings of [`SdistFormat::EXTENSIONS`]
+    /// or `.zip`. The version is everything after the last `-`, which also handles legacy
+    /// names with dashes (`python-dateutil-2.8.2`).
     pub fn parse(file_name: &str) -> Result<Self, FilenameError> {
         let err = || FilenameError::Sdist(file_name.to_owned());
-        let (stem, format) = if let Some(stem) = file_name.strip_suffix(".tar.gz") {
-            (stem, SdistFormat::TarGz)
-        } else if let Some(stem) = file_name.strip_suffix(".zip") {
-            (stem, SdistFormat::Zip)
-        } else {
-            return Err(err());
-        };
+        let (format, extension) = SdistFormat::of(file_name).ok_or_else(err)?;
+        let stem = &file_name[..file_name.len() - extension.len()];
         let (name, version_text) = stem.rsplit_once('-').ok_or_else(err)?;
         if name.is_empty() {
             return Err(err());
@@ -209,6 +245,7 @@ impl SdistFilename {
             version,
             version_text: version_text.to_owned(),
             format,
+            extension,
         })
     }
 
@@ -289,6 +326,26 @@ mod tests {
         assert_eq!(sdist.format, SdistFormat::Zip);
         assert!(SdistFilename::parse("clkhash.tar.gz").is_err());
         assert!(SdistFilename::parse("clkhash-latest.tar.gz").is_err());
-        assert!(SdistFilename::parse("clkhash-1.0.tar.bz2").is_err());
+        let sdist = SdistFilename::parse("clkhash-1.0.tar.bz2").unwrap();
+        assert_eq!(
+            (sdist.format, sdist.stem.as_str()),
+            (SdistFormat::TarBz2, "clkhash-1.0")
+        );
+        let sdist = SdistFilename::parse("clkhash-1.0.tgz").unwrap();
+        assert_eq!(
+            (sdist.format, sdist.extension),
+            (SdistFormat::TarGz, ".tgz")
+        );
+        let sdist = SdistFilename::parse("clkhash-1.0.tar.lzma").unwrap();
+        assert_eq!(
+            (sdist.format, sdist.stem.as_str()),
+            (SdistFormat::TarXz, "clkhash-1.0")
+        );
+        assert_eq!(
+            SdistFilename::parse("clkhash-1.0.tar").unwrap().format,
+            SdistFormat::Tar
+        );
+        assert!(SdistFilename::parse("clkhash-1.0.tar.lz").is_err());
+        assert!(SdistFilename::parse("clkhash-1.0.tar.zst").is_err());
     }
 }

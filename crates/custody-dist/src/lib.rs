@@ -2,6 +2,7 @@
 //! `WHEEL`, core metadata 1.0–2.5, `RECORD`, PEP 440 versions and PEP 503 names, file
 //! digests, and [`inspect`], which classifies an artifact and verifies it inside.
 
+mod decompress;
 pub mod digest;
 pub mod executable;
 pub mod filename;
@@ -11,6 +12,7 @@ pub mod problem;
 mod reader;
 pub mod record;
 pub mod sdist;
+mod sdist_tar;
 pub mod wheel;
 mod ziparchive;
 
@@ -179,7 +181,9 @@ pub fn classify(path: &Path) -> io::Result<ArtifactKind> {
     if lower.ends_with(".whl") {
         return Ok(ArtifactKind::Wheel);
     }
-    if lower.ends_with(".tar.gz") && SdistFilename::parse(&name).is_ok() {
+    // Every tar ending pip installs (`.tar.gz`, and the legacy `.tar.bz2`, `.tar.xz`,
+    // `.tgz`, `.tar`, …), which verification then flags as not uploadable.
+    if SdistFilename::parse(&name).is_ok_and(|sdist| sdist.format != SdistFormat::Zip) {
         return Ok(ArtifactKind::Sdist);
     }
     if lower.ends_with(".zip") && SdistFilename::parse(&name).is_ok() && zip_has_pkg_info(path) {

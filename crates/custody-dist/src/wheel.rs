@@ -62,9 +62,15 @@ fn check_contents(
     let CheckedZip {
         mut archive,
         members,
+        links,
         ..
     } = zip;
-    let by_name: BTreeMap<&str, &Member> = members.iter().map(|m| (m.name.as_str(), m)).collect();
+    // Installers write symlinks as regular files, so RECORD must account for them too.
+    let by_name: BTreeMap<&str, &Member> = members
+        .iter()
+        .chain(&links)
+        .map(|m| (m.name.as_str(), m))
+        .collect();
     let Some(dist_info) = find_dist_info(filename, &members, &mut report.problems) else {
         return;
     };
@@ -226,29 +232,7 @@ fn check_wheel_file(
             return;
         }
     };
-    match wheel.wheel_version() {
-        None => problems.push(Problem::error(
-            "wheel-version",
-            format!("`{wheel_path}` has no `Wheel-Version`"),
-        )),
-        Some(version) => {
-            let mut parts = version.trim().split('.');
-            match (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>)) {
-                (Some(Ok(1)), Some(Ok(0)) | None) => {}
-                (Some(Ok(1)), Some(Ok(_))) => problems.push(Problem::warning(
-                    "wheel-version",
-                    format!("`{wheel_path}` has `Wheel-Version: {version}`, newer than 1.0; installers will warn"),
-                )),
-                _ => problems.push(
-                    Problem::error(
-                        "wheel-version",
-                        format!("`{wheel_path}` has `Wheel-Version: {version}`; only major version 1 is supported"),
-                    )
-                    .hint("installers refuse wheels of another major version"),
-                ),
-            }
-        }
-    }
+    check_wheel_version(wheel_path, wheel.wheel_version(), problems);
     match wheel.root_is_purelib() {
         Some("true" | "false") => {}
         Some(other) => problems.push(Problem::error(
@@ -260,41 +244,128 @@ fn check_wheel_file(
             format!("`{wheel_path}` has no `Root-Is-Purelib`"),
         )),
     }
-    let declared: BTreeSet<String> = wheel.tags().into_iter().map(str::to_owned).collect();
-    let expected = filename.expanded_tags();
-    if declared != expected {
-        let missing: Vec<String> = expected.difference(&declared).cloned().collect();
-        let extra: Vec<String> = declared.difference(&expected).cloned().collect();
-        let mut detail = Vec::new();
-        if !missing.is_empty() {
-            detail.push(format!("missing {}", quote_list(&missing)));
-        }
-        if !extra.is_empty() {
-            detail.push(format!("not in the file name {}", quote_list(&extra)));
-        }
-        problems.push(
-            Problem::error(
-                "wheel-tags",
-                format!(
-                    "`{wheel_path}` tags do not match the file name: {}",
-                    detail.join("; ")
-                ),
-            )
-            .hint("the file was probably renamed after the build; rebuild instead of renaming"),
-        );
-    }
-    let file_build = filename.build.as_ref().map(ToString::to_string);
-    if wheel.build().map(str::trim) != file_build.as_deref() {
+    check_tags(filename, wheel_path, &wheel.tags(), problems);
+    check_build(filename, wheel_path, wheel.build(), problems);
+}
+
+fn check_wheel_version(wheel_path: &str, version: Option<&str>, problems: &mut Vec<Problem>) {
+    let Some(version) = version else {
         problems.push(Problem::error(
+            "wheel-version",
+            format!("`{wheel_path}` has no `Wheel-Version`"),
+        ));
+        return;
+    };
+    let mut parts = version.trim().split('.');
+    match (parts.next().map(str::parse::<u32>), parts.next().map(str::parse::<u32>)) {
+        (Some(Ok(1)), Some(Ok(0)) | None) => {}
+        (Some(Ok(1)), Some(Ok(_))) => problems.push(Problem::warning(
+            "wheel-version",
+            format!("`{wheel_path}` has `Wheel-Version: {version}`, newer than 1.0; installers will warn"),
+        )),
+        _ => problems.push(
+            Problem::error(
+                "wheel-version",
+                format!("`{wheel_path}` has `Wheel-Version: {version}`; only major version 1 is supported"),
+            )
+            .hint("installers refuse wheels of another major version"),
+        ),
+    }
+}
+
+/// The tags one `Tag` line stands for: the spec wants one line per tag, but maturin
+/// writes the file name's compressed set (`cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64`)
+/// on one line. Installers read only the file name's tags, so both forms mean the same.
+fn expand_tag_line(line: &str) -> Vec<String> {
+    let parts: Vec<&str> = line.trim().split('-').collect();
+    let [python, abi, platform] = parts.as_slice() else {
+        return vec![line.trim().to_owned()];
+    };
+    let mut tags = Vec::new();
+    for python in python.split('.') {
+        for abi in abi.split('.') {
+            for platform in platform.split('.') {
+                tags.push(format!("{python}-{abi}-{platform}"));
+            }
+        }
+    }
+    tags
+}
+
+/// `WHEEL`'s tags, expanded, against the file name's: a different set means the file
+/// was renamed (an error); the same set written compressed is only a warning.
+fn check_tags(
+    filename: &WheelFilename,
+    wheel_path: &str,
+    lines: &[&str],
+    problems: &mut Vec<Problem>,
+) {
+    let declared: BTreeSet<String> = lines.iter().flat_map(|l| expand_tag_line(l)).collect();
+    let expected = filename.expanded_tags();
+    if declared == expected {
+        let compressed: Vec<String> = lines
+            .iter()
+            .filter(|l| expand_tag_line(l).len() > 1)
+            .map(|l| l.trim().to_owned())
+            .collect();
+        if !compressed.is_empty() {
+            problems.push(Problem::warning(
+                "wheel-tags-compressed",
+                format!(
+                    "`{wheel_path}` writes compressed tag sets on one `Tag` line ({}); the spec wants one line per tag, and installers read the file name's tags, which agree",
+                    quote_list(&compressed)
+                ),
+            ));
+        }
+        return;
+    }
+    let missing: Vec<String> = expected.difference(&declared).cloned().collect();
+    let extra: Vec<String> = declared.difference(&expected).cloned().collect();
+    let mut detail = Vec::new();
+    if !missing.is_empty() {
+        detail.push(format!("missing {}", quote_list(&missing)));
+    }
+    if !extra.is_empty() {
+        detail.push(format!("not in the file name {}", quote_list(&extra)));
+    }
+    problems.push(
+        Problem::error(
+            "wheel-tags",
+            format!(
+                "`{wheel_path}` tags do not match the file name: {}",
+                detail.join("; ")
+            ),
+        )
+        .hint("the file was probably renamed after the build; rebuild instead of renaming"),
+    );
+}
+
+/// `WHEEL`'s `Build` against the file name's build tag. Installers read only the file
+/// name's, so a missing `Build` line is a warning; two different values are an error.
+fn check_build(
+    filename: &WheelFilename,
+    wheel_path: &str,
+    build: Option<&str>,
+    problems: &mut Vec<Problem>,
+) {
+    let file_build = filename.build.as_ref().map(ToString::to_string);
+    let build = build.map(str::trim);
+    match (build, file_build.as_deref()) {
+        (a, b) if a == b => {}
+        (None, Some(file_build)) => problems.push(Problem::warning(
+            "wheel-build-missing",
+            format!(
+                "`{wheel_path}` has no `Build` line for the file name's build tag `{file_build}`; installers read the file name's"
+            ),
+        )),
+        (build, file_build) => problems.push(Problem::error(
             "wheel-build",
             format!(
                 "`{wheel_path}` has build tag {}, the file name {}",
-                wheel
-                    .build()
-                    .map_or_else(|| "none".to_owned(), |b| format!("`{b}`")),
+                build.map_or_else(|| "none".to_owned(), |b| format!("`{b}`")),
                 file_build.map_or_else(|| "none".to_owned(), |b| format!("`{b}`"))
             ),
-        ));
+        )),
     }
 }
 
@@ -671,50 +742,11 @@ fn hash_entry(
     limits: &Limits,
     total: &AtomicU64,
 ) -> Vec<Problem> {
-    let mut entry = match archive.by_index(job.index) {
-        Ok(entry) => entry,
-        Err(e) => {
-            return vec![Problem::error(
-                "zip-read",
-                format!("entry `{}` cannot be read: {e}", job.path),
-            )];
-        }
+    let (size, actual) = match stream_entry(archive, buffer, job, limits, total) {
+        Ok(streamed) => streamed,
+        Err(problem) => return vec![problem],
     };
-    let mut hasher = job.hasher.clone();
-    let mut size = 0u64;
-    loop {
-        let n = match entry.read(buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) => {
-                return vec![Problem::error(
-                    "zip-corrupt",
-                    format!("entry `{}` is corrupt: {e}", job.path),
-                )
-                .hint("the file was damaged in transfer or tampered with; fetch or rebuild it again")];
-            }
-        };
-        hasher.update(&buffer[..n]);
-        size += n as u64;
-        if size > job.declared {
-            return vec![Problem::error(
-                "zip-bomb",
-                format!(
-                    "entry `{}` unpacks to more than its declared {} bytes",
-                    job.path, job.declared
-                ),
-            )];
-        }
-        if total.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > limits.max_unpacked_size {
-            return vec![Problem::error(
-                "zip-bomb",
-                format!(
-                    "unpacks to more than the limit of {} bytes",
-                    limits.max_unpacked_size
-                ),
-            )];
-        }
-    }
+    let path = job.path.escape_debug();
     let mut problems = Vec::new();
     if let Some(expected) = job.size
         && expected != size
@@ -722,19 +754,17 @@ fn hash_entry(
         problems.push(
             Problem::error(
                 "record-size-mismatch",
-                format!("`{}` is {size} bytes, RECORD says {expected}", job.path),
+                format!("`{path}` is {size} bytes, RECORD says {expected}"),
             )
             .hint("the wheel was modified after it was built; rebuild it"),
         );
     }
-    let actual = hasher.finalize();
     if actual != job.digest {
         problems.push(
             Problem::error(
                 "record-hash-mismatch",
                 format!(
-                    "`{}` has {}={}, RECORD says {}={}",
-                    job.path,
+                    "`{path}` has {}={}, RECORD says {}={}",
                     job.algorithm_name,
                     encode_digest(&actual),
                     job.algorithm_name,
@@ -745,4 +775,68 @@ fn hash_entry(
         );
     }
     problems
+}
+
+/// Inflates one entry through the zip crate's reader, which checks its CRC-32 at the
+/// end and refuses data past its declared size, and returns its size and digest.
+fn stream_entry(
+    archive: &mut ZipArchive<SharedFile>,
+    buffer: &mut [u8],
+    job: &HashJob,
+    limits: &Limits,
+    total: &AtomicU64,
+) -> Result<(u64, Vec<u8>), Problem> {
+    let path = job.path.escape_debug();
+    let mut entry = archive
+        .by_index(job.index)
+        .map_err(|e| Problem::error("zip-read", format!("entry `{path}` cannot be read: {e}")))?;
+    let mut hasher = job.hasher.clone();
+    let mut size = 0u64;
+    loop {
+        let n = match entry.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) => {
+                return Err(Problem::error(
+                    "zip-corrupt",
+                    format!("entry `{path}` is corrupt: {e}"),
+                )
+                .hint(
+                    "the file was damaged in transfer or tampered with; fetch or rebuild it again",
+                ));
+            }
+        };
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+        if size > job.declared {
+            return Err(Problem::error(
+                "zip-bomb",
+                format!(
+                    "entry `{path}` unpacks to more than its declared {} bytes",
+                    job.declared
+                ),
+            ));
+        }
+        if total.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > limits.max_unpacked_size {
+            return Err(Problem::error(
+                "zip-bomb",
+                format!(
+                    "unpacks to more than the limit of {} bytes",
+                    limits.max_unpacked_size
+                ),
+            ));
+        }
+    }
+    if size != job.declared {
+        // The CRC matched, but readers that trust the declared size see other bytes.
+        return Err(Problem::error(
+            "zip-corrupt",
+            format!(
+                "entry `{path}` unpacks to {size} bytes, its header declares {}",
+                job.declared
+            ),
+        )
+        .hint("readers disagree on this entry's content (ZIP confusion); rebuild the archive"));
+    }
+    Ok((size, hasher.finalize()))
 }

@@ -3,10 +3,16 @@
 //! default and broken on purpose where a test needs a bad archive.
 #![allow(clippy::missing_panics_doc)]
 
+mod devpi;
 mod mock;
+pub mod oidc;
 mod pypiserver;
+pub mod rawzip;
+pub use devpi::DevpiServer;
 pub use mock::{MockServer, Recorded, Reply, codecov_server, multipart_fields};
-pub use pypiserver::{PypiServer, free_port, python_with_path};
+pub use pypiserver::{
+    PypiServer, empty_simple_index, free_port, pip_install_from, python_with_path,
+};
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -322,19 +328,20 @@ impl WheelBuilder {
         )
     }
 
-    /// Writes the wheel into `dir` and returns its path.
-    pub fn build(&self, dir: &Path) -> PathBuf {
+    /// The files the wheel holds, in archive order (RECORD last, tampering and
+    /// omissions applied; symlinks left out): the start of a hand-made zip
+    /// (`rawzip::RawZip::from_files`).
+    pub fn contents(&self) -> Vec<(String, Vec<u8>)> {
         let dist_info = self.dist_info();
         let mut files: Vec<(String, Vec<u8>, bool)> = Vec::new();
-        let mut symlinks = Vec::new();
         for member in &self.members {
-            match member {
-                Member::File {
-                    name,
-                    data,
-                    in_record,
-                } => files.push((name.clone(), data.clone(), *in_record)),
-                Member::Symlink { name, target } => symlinks.push((name.clone(), target.clone())),
+            if let Member::File {
+                name,
+                data,
+                in_record,
+            } = member
+            {
+                files.push((name.clone(), data.clone(), *in_record));
             }
         }
         files.push((
@@ -375,16 +382,30 @@ impl WheelBuilder {
                 .expect("tampered file exists");
             entry.1.clone_from(data);
         }
+        files
+            .into_iter()
+            .filter(|(n, _, _)| !self.omit.contains(n))
+            .map(|(name, data, _)| (name, data))
+            .collect()
+    }
+
+    /// Writes the wheel into `dir` and returns its path.
+    pub fn build(&self, dir: &Path) -> PathBuf {
+        let files = self.contents();
+        let symlinks = self.members.iter().filter_map(|member| match member {
+            Member::Symlink { name, target } => Some((name, target)),
+            Member::File { .. } => None,
+        });
         let path = dir.join(self.file_name());
         let file = fs_err::File::create(&path).expect("create wheel");
         let mut zip = zip::ZipWriter::new(file);
         let options =
             SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        for (name, data, _) in files.iter().filter(|(n, _, _)| !self.omit.contains(n)) {
+        for (name, data) in &files {
             zip.start_file(name.as_str(), options).expect("start file");
             zip.write_all(data).expect("write file");
         }
-        for (name, target) in &symlinks {
+        for (name, target) in symlinks {
             zip.add_symlink(name.as_str(), target.as_str(), options)
                 .expect("add symlink");
         }

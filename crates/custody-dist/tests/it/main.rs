@@ -1,6 +1,9 @@
 //! Integration tests of artifact verification: real artifacts from PyPI and from
 //! `python -m build` verify clean; every rule is broken once by a hand-made archive.
 
+mod corpus;
+mod differential_sdist;
+mod differential_wheel;
 mod executable;
 mod pypi;
 mod sdist;
@@ -31,6 +34,17 @@ pub(crate) fn assert_error(inspection: &Inspection, code: &str) -> String {
         .unwrap_or_else(|| panic!("expected error `{code}`, got {:#?}", inspection.problems));
     assert!(!inspection.is_ok());
     problem.message.clone()
+}
+
+/// Asserts that verification warns with `code`, and returns that warning's message.
+pub(crate) fn assert_warning(inspection: &Inspection, code: &str) -> String {
+    inspection
+        .problems
+        .iter()
+        .find(|p| !p.is_error() && p.code == code)
+        .unwrap_or_else(|| panic!("expected warning `{code}`, got {:#?}", inspection.problems))
+        .message
+        .clone()
 }
 
 pub(crate) fn assert_clean(inspection: &Inspection) {

@@ -6,7 +6,7 @@ use custody_test_support::{
     pypi_artifact, pypi_artifact_names, rewrite_tar_gz, rewrite_zip, sample_sdist, sample_wheel,
 };
 
-use crate::{assert_clean, assert_error, check};
+use crate::{assert_clean, assert_error, assert_warning, check};
 
 #[test]
 fn every_pypi_artifact_verifies_clean() {
@@ -50,6 +50,22 @@ fn pypi_artifacts_cover_metadata_versions_and_platforms() {
     assert_eq!(manylinux.wheel.unwrap().platform.len(), 2);
     let legacy = check(&pypi_artifact("jaraco.functools-4.1.0-py3-none-any.whl"));
     assert_eq!(legacy.project.unwrap().normalized_name, "jaraco-functools");
+}
+
+#[test]
+fn maturin_wheels_with_a_compressed_tag_line_verify_with_a_warning() {
+    for name in [
+        "jiter-0.8.2-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "rpds_py-0.22.3-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    ] {
+        let inspection = check(&pypi_artifact(name));
+        assert_clean(&inspection);
+        let message = assert_warning(&inspection, "wheel-tags-compressed");
+        assert!(
+            message.contains("`cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64`"),
+            "{message}"
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use custody_dist::{ArtifactKind, Limits};
 use custody_test_support::{WheelBuilder, record_hash};
 
-use crate::{assert_clean, assert_error, check, check_with};
+use crate::{assert_clean, assert_error, assert_warning, check, check_with};
 
 #[test]
 fn built_wheel_is_clean_and_described() {
@@ -125,10 +125,61 @@ fn wheel_tags_must_match_file_name() {
 #[test]
 fn build_tag_must_match_wheel_file() {
     let dir = tempfile::tempdir().unwrap();
+    let builder = WheelBuilder::new("demo", "1.0").named("demo-1.0-1-py3-none-any.whl");
+    let with_build = |build: &str| {
+        format!("Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\nBuild: {build}\n")
+    };
+    let wheel = builder
+        .clone()
+        .wheel_file(&with_build("1"))
+        .build(dir.path());
+    assert_clean(&check(&wheel));
+    let wheel = builder.wheel_file(&with_build("2")).build(dir.path());
+    let message = assert_error(&check(&wheel), "wheel-build");
+    assert!(
+        message.contains("`2`") && message.contains("`1`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn build_tag_without_a_build_line_is_a_warning() {
+    // Installers read only the file name's build tag.
+    let dir = tempfile::tempdir().unwrap();
     let wheel = WheelBuilder::new("demo", "1.0")
         .named("demo-1.0-1-py3-none-any.whl")
         .build(dir.path());
-    assert_error(&check(&wheel), "wheel-build");
+    let inspection = check(&wheel);
+    assert_clean(&inspection);
+    assert_warning(&inspection, "wheel-build-missing");
+}
+
+#[test]
+fn compressed_tag_line_is_a_warning() {
+    // What maturin writes: the file name's compressed set on one `Tag` line.
+    let dir = tempfile::tempdir().unwrap();
+    let tag = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64";
+    let builder = WheelBuilder::new("demo", "1.0").tag(tag);
+    let wheel = builder
+        .clone()
+        .wheel_file(&format!(
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: {tag}\n"
+        ))
+        .build(dir.path());
+    let inspection = check(&wheel);
+    assert_clean(&inspection);
+    let message = assert_warning(&inspection, "wheel-tags-compressed");
+    assert!(message.contains(&format!("`{tag}`")), "{message}");
+    // A compressed line that claims another set is still a renamed wheel.
+    let wheel = builder
+        .wheel_file("Wheel-Version: 1.0\nRoot-Is-Purelib: false\nTag: cp311-cp311-manylinux_2_17_x86_64.musllinux_1_2_x86_64\n")
+        .build(dir.path());
+    let message = assert_error(&check(&wheel), "wheel-tags");
+    assert!(
+        message.contains("missing `cp311-cp311-manylinux2014_x86_64`")
+            && message.contains("not in the file name `cp311-cp311-musllinux_1_2_x86_64`"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -282,14 +333,31 @@ fn symlinks_escaping_the_archive_are_refused() {
 }
 
 #[test]
-fn symlinks_inside_are_only_a_warning() {
+fn symlinks_inside_listed_in_record_are_only_a_warning() {
+    // pip and uv write a symlink entry as a regular file holding the target path, so
+    // RECORD must list that content like any file's.
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0")
+        .symlink("demo/alias.py", "__init__.py")
+        .record_row(&format!("demo/alias.py,{},11", record_hash(b"__init__.py")))
+        .build(dir.path());
+    let inspection = check(&wheel);
+    assert_clean(&inspection);
+    let message = assert_warning(&inspection, "zip-symlink");
+    assert!(
+        message.contains("installers write it as a regular file"),
+        "{message}"
+    );
+}
+
+#[test]
+fn symlinks_not_in_record_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let wheel = WheelBuilder::new("demo", "1.0")
         .symlink("demo/alias.py", "__init__.py")
         .build(dir.path());
-    let inspection = check(&wheel);
-    assert!(inspection.is_ok(), "{:?}", inspection.problems);
-    assert!(inspection.problems.iter().any(|p| p.code == "zip-symlink"));
+    let message = assert_error(&check(&wheel), "record-unlisted");
+    assert!(message.contains("`demo/alias.py`"), "{message}");
 }
 
 #[test]
