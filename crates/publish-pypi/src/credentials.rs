@@ -1,16 +1,19 @@
 //! Who uploads: flags, then the original pipeline's `PYPI_LOGIN`/`PYPI_PASSWORD`, then
 //! twine's `TWINE_USERNAME`/`TWINE_PASSWORD`; an API token alone means `__token__`. Without
-//! any, on GitHub Actions with `id-token: write`, trusted publishing exchanges the job's
-//! OIDC token for a short-lived upload token (`/_/oidc/audience`, `/_/oidc/mint-token`).
+//! any, where the job can get an OIDC identity token (GitHub Actions with `id-token:
+//! write`, GitLab CI with `id_tokens:`), trusted publishing (`crate::trusted`) exchanges
+//! it for a short-lived upload token.
 
 use std::fmt;
+use std::time::Instant;
 
-use custody_ci::{Env, vars};
+use custody_ci::{Env, SecretValue, vars};
 use custody_cli::Diagnose;
-use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
+use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url};
 use custody_output::ExitStatus;
 use thiserror::Error;
 
+use crate::trusted::{self, Provider, Renewal, TrustedError};
 use crate::{TrustedPublishing, UploadArgs};
 
 /// The user name PyPI expects with an API token.
@@ -41,6 +44,27 @@ pub(crate) struct Credentials {
     pub username: String,
     pub password: Secret,
     pub source: Source,
+    /// Trusted publishing: how the short-lived token is replaced before it expires.
+    pub renewal: Option<Renewal>,
+}
+
+impl Credentials {
+    /// Replaces a trusted-publishing token once half its life is spent (call before
+    /// each upload); `register` is told the new token, to mask it. Returns whether it
+    /// was replaced; other credentials stay as they are.
+    pub(crate) fn renew_if_due(
+        &mut self,
+        client: &Client,
+        config: &HttpConfig,
+        upload: &Url,
+        register: &mut dyn FnMut(&str),
+    ) -> Result<bool, CredentialError> {
+        let Some(renewal) = self.renewal.as_mut().filter(|r| r.is_due(Instant::now())) else {
+            return Ok(false);
+        };
+        self.password = renewal.renew(client, config, upload, register)?;
+        Ok(true)
+    }
 }
 
 /// Who a run acts as. A real run always has credentials; only a dry run may go on
@@ -72,7 +96,7 @@ impl Identity {
 }
 
 /// The fix for missing credentials, shown by a failed run and warned by a dry run.
-pub(crate) const SET_CREDENTIALS: &str = "set PYPI_LOGIN and PYPI_PASSWORD (or TWINE_USERNAME and TWINE_PASSWORD; for an API token the user is `__token__`), or use trusted publishing on GitHub Actions with `permissions: id-token: write`";
+pub(crate) const SET_CREDENTIALS: &str = "set PYPI_LOGIN and PYPI_PASSWORD (or TWINE_USERNAME and TWINE_PASSWORD; for an API token the user is `__token__`), or use trusted publishing (GitHub Actions: `permissions: id-token: write`; GitLab CI: `id_tokens: PYPI_ID_TOKEN: aud: pypi`)";
 
 #[derive(Debug, Error)]
 pub(crate) enum CredentialError {
@@ -82,16 +106,11 @@ pub(crate) enum CredentialError {
     UserWithoutPassword { origin: Source },
     #[error("a password is set ({origin}) but no user name, and it is not an API token")]
     PasswordWithoutUser { origin: Source },
-    #[error(
-        "trusted publishing needs a GitHub Actions job with `permissions: id-token: write`; ACTIONS_ID_TOKEN_REQUEST_URL is not set"
-    )]
-    NoIdentityToken,
-    #[error("trusted publishing failed: {step}{detail}")]
-    Exchange {
-        step: &'static str,
-        detail: String,
-        hint: &'static str,
-    },
+    /// Azure Pipelines leaves `$(NAME)` in place of a variable it does not define.
+    #[error("{name} is `{text}`, an Azure Pipelines variable not defined for this run (not sent)")]
+    Unexpanded { name: String, text: String },
+    #[error(transparent)]
+    Trusted(#[from] TrustedError),
     #[error(transparent)]
     Http(#[from] HttpError),
 }
@@ -103,9 +122,8 @@ impl Diagnose for CredentialError {
                 ExitStatus::Usage
             }
             Self::Http(error) => error.exit_status(),
-            Self::Missing { .. } | Self::NoIdentityToken | Self::Exchange { .. } => {
-                ExitStatus::Environment
-            }
+            Self::Trusted(error) => error.exit_status(),
+            Self::Missing { .. } | Self::Unexpanded { .. } => ExitStatus::Environment,
         }
     }
 
@@ -118,10 +136,10 @@ impl Diagnose for CredentialError {
             Self::PasswordWithoutUser { .. } => {
                 "set the user name too (PYPI_LOGIN or TWINE_USERNAME); API tokens start with `pypi-` and use the user `__token__`"
             }
-            Self::NoIdentityToken => {
-                "add `permissions: id-token: write` to the job, or give credentials (PYPI_LOGIN/PYPI_PASSWORD)"
+            Self::Unexpanded { .. } => {
+                "define the variable as a secret of the pipeline (or its variable group) and map it into the step's `env:`; Azure gives no secrets to builds of pull requests from forks"
             }
-            Self::Exchange { hint, .. } => hint,
+            Self::Trusted(error) => return error.hint(),
             Self::Http(error) => return error.hint(),
         };
         Some(hint.to_owned())
@@ -140,19 +158,22 @@ pub(crate) fn resolve(
     register: &mut dyn FnMut(&str),
 ) -> Result<Identity, CredentialError> {
     let configured = configured(args, env)?;
-    let trusted = wants_trusted_publishing(args.trusted_publishing, env);
-    if args.dry_run {
-        return Ok(Identity::DryRun(match configured {
-            Some(credentials) => DryRunIdentity::Configured(credentials),
-            None if trusted => DryRunIdentity::WouldExchange,
-            None => DryRunIdentity::Missing,
-        }));
-    }
     if let Some(credentials) = configured {
-        return Ok(Identity::Upload(credentials));
+        return Ok(if args.dry_run {
+            Identity::DryRun(DryRunIdentity::Configured(credentials))
+        } else {
+            Identity::Upload(credentials)
+        });
     }
-    if trusted {
-        return trusted_publishing(client, config, upload_url, env, register).map(Identity::Upload);
+    let provider = trusted_provider(args, env)?;
+    match (provider, args.dry_run) {
+        (Some(_), true) => return Ok(Identity::DryRun(DryRunIdentity::WouldExchange)),
+        (None, true) => return Ok(Identity::DryRun(DryRunIdentity::Missing)),
+        (Some(provider), false) => {
+            return trusted_publishing(client, config, upload_url, &provider, register)
+                .map(Identity::Upload);
+        }
+        (None, false) => {}
     }
     Err(CredentialError::Missing {
         url: display_url(upload_url),
@@ -164,22 +185,27 @@ pub(crate) fn configured(
     args: &UploadArgs,
     env: &Env,
 ) -> Result<Option<Credentials>, CredentialError> {
+    let from_env = |name: &'static str| (name, env.get(name));
     let sources = [
-        (Source::Flags, args.username.clone(), args.password.clone()),
+        (
+            Source::Flags,
+            ("--username", args.username.as_deref()),
+            ("--password", args.password.as_deref()),
+        ),
         (
             Source::Pypi,
-            env.get(vars::PYPI_LOGIN).map(str::to_owned),
-            env.get(vars::PYPI_PASSWORD).map(str::to_owned),
+            from_env(vars::PYPI_LOGIN),
+            from_env(vars::PYPI_PASSWORD),
         ),
         (
             Source::Twine,
-            env.get(vars::TWINE_USERNAME).map(str::to_owned),
-            env.get(vars::TWINE_PASSWORD).map(str::to_owned),
+            from_env(vars::TWINE_USERNAME),
+            from_env(vars::TWINE_PASSWORD),
         ),
     ];
     for (source, username, password) in sources {
-        let username = username.filter(|u| !u.trim().is_empty());
-        let password = password.filter(|p| !p.is_empty());
+        let username = given(username)?;
+        let password = given(password)?;
         let username = match (username, password.as_deref()) {
             (None, None) => continue,
             (Some(username), Some(_)) => username.trim().to_owned(),
@@ -191,194 +217,58 @@ pub(crate) fn configured(
             username,
             password: Secret::new(password),
             source,
+            renewal: None,
         }));
     }
     Ok(None)
 }
 
-/// Whether trusted publishing should be tried when no credentials are configured.
-pub(crate) fn wants_trusted_publishing(mode: TrustedPublishing, env: &Env) -> bool {
-    match mode {
-        TrustedPublishing::Never => false,
-        TrustedPublishing::Always => true,
-        TrustedPublishing::Auto => env.get(vars::ACTIONS_ID_TOKEN_REQUEST_URL).is_some(),
+/// A credential as given, `None` when unset or blank; Azure's unexpanded `$(NAME)` is an
+/// error, never a value (custody-ci's one detector, [`SecretValue`]).
+fn given((name, value): (&str, Option<&str>)) -> Result<Option<String>, CredentialError> {
+    match SecretValue::of(value) {
+        SecretValue::Unexpanded { text } => Err(CredentialError::Unexpanded {
+            name: name.to_owned(),
+            text,
+        }),
+        other => Ok(other.into_value()),
     }
 }
 
-/// Where an index serves its OIDC endpoints: PyPI's upload host is `upload.pypi.org`,
-/// its API `pypi.org`; other indexes serve both from one origin.
-pub(crate) fn oidc_base(upload: &Url) -> Url {
-    let mut base = upload.clone();
-    if let Some(host) = upload.host_str()
-        && let Some(api_host) = host.strip_prefix("upload.")
-    {
-        let _ = base.set_host(Some(api_host));
+/// The identity provider to exchange with when no credentials are configured, if
+/// trusted publishing applies: `auto` uses it when the job can get an identity token.
+pub(crate) fn trusted_provider(
+    args: &UploadArgs,
+    env: &Env,
+) -> Result<Option<Provider>, CredentialError> {
+    let provider = Provider::detect(env, &args.id_token_var);
+    match args.trusted_publishing {
+        TrustedPublishing::Never => Ok(None),
+        TrustedPublishing::Auto => Ok(provider),
+        TrustedPublishing::Always => provider.map(Some).ok_or_else(|| {
+            CredentialError::Trusted(TrustedError::NoIdentityToken {
+                variable: args.id_token_var.clone(),
+            })
+        }),
     }
-    base.set_path("/");
-    base.set_query(None);
-    base
 }
 
-/// Exchanges the GitHub Actions OIDC token for an upload token. `register` is told each
+/// Exchanges the job's identity token for an upload token. `register` is told each
 /// secret as it appears, to mask it.
 pub(crate) fn trusted_publishing(
     client: &Client,
     config: &HttpConfig,
     upload: &Url,
-    env: &Env,
+    provider: &Provider,
     register: &mut dyn FnMut(&str),
 ) -> Result<Credentials, CredentialError> {
-    let request_url = env
-        .get(vars::ACTIONS_ID_TOKEN_REQUEST_URL)
-        .ok_or(CredentialError::NoIdentityToken)?;
-    let request_token = Secret::new(
-        env.get(vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-            .unwrap_or_default(),
-    );
-    register(request_token.expose());
-    let base = oidc_base(upload);
-    let audience = audience(client, config, &base)?;
-    let identity = identity_token(client, config, request_url, &request_token, &audience)?;
-    register(identity.expose());
-    let token = mint_token(client, config, &base, &identity)?;
-    register(token.expose());
+    let minted = trusted::exchange(client, config, upload, provider, register)?;
     Ok(Credentials {
         username: TOKEN_USER.to_owned(),
-        password: token,
+        renewal: Some(Renewal::new(provider.clone(), &minted)),
+        password: minted.token,
         source: Source::TrustedPublishing,
     })
-}
-
-/// 1. The audience the index wants in the identity token.
-fn audience(client: &Client, config: &HttpConfig, base: &Url) -> Result<String, CredentialError> {
-    let audience_url = base.join("_/oidc/audience").expect("a valid relative URL");
-    let response = send_with_retry(
-        config,
-        &audience_url,
-        || client.get(audience_url.clone()),
-        |_, _, _| {},
-    )?;
-    if response.status().as_u16() == 404 {
-        return Err(CredentialError::Exchange {
-            step: "the index does not support trusted publishing",
-            detail: format!(" ({} answered 404)", display_url(&audience_url)),
-            hint: "use an API token instead (PYPI_LOGIN=__token__, PYPI_PASSWORD=pypi-...)",
-        });
-    }
-    json_of(response)
-        .and_then(|v| {
-            v.get("audience")
-                .and_then(|a| a.as_str())
-                .map(str::to_owned)
-        })
-        .ok_or(CredentialError::Exchange {
-            step: "the index gave no OIDC audience",
-            detail: format!(" (from {})", display_url(&audience_url)),
-            hint: "check --repository-url",
-        })
-}
-
-/// 2. The job's identity token, from the Actions runtime.
-fn identity_token(
-    client: &Client,
-    config: &HttpConfig,
-    request_url: &str,
-    request_token: &Secret,
-    audience: &str,
-) -> Result<Secret, CredentialError> {
-    let mut token_url = Url::parse(request_url).map_err(|_| CredentialError::NoIdentityToken)?;
-    token_url
-        .query_pairs_mut()
-        .append_pair("audience", audience);
-    let response = send_with_retry(
-        config,
-        &token_url,
-        || {
-            client.get(token_url.clone()).header(
-                "Authorization",
-                format!("bearer {}", request_token.expose()),
-            )
-        },
-        |_, _, _| {},
-    )?;
-    let status = response.status().as_u16();
-    json_of(response)
-        .and_then(|v| v.get("value").and_then(|a| a.as_str()).map(Secret::new))
-        .ok_or(CredentialError::Exchange {
-            step: "GitHub did not issue an identity token",
-            detail: format!(" (status {status})"),
-            hint: "the job needs `permissions: id-token: write`",
-        })
-}
-
-/// 3. The identity token for a short-lived upload token.
-fn mint_token(
-    client: &Client,
-    config: &HttpConfig,
-    base: &Url,
-    identity: &Secret,
-) -> Result<Secret, CredentialError> {
-    let mint_url = base
-        .join("_/oidc/mint-token")
-        .expect("a valid relative URL");
-    let body = serde_json::json!({ "token": identity.expose() }).to_string();
-    let response = send_with_retry(
-        config,
-        &mint_url,
-        || {
-            client
-                .post(mint_url.clone())
-                .header("Content-Type", "application/json")
-                .body(body.clone())
-        },
-        |_, _, _| {},
-    )?;
-    let status = response.status().as_u16();
-    let answer = json_of(response).unwrap_or_default();
-    if let Some(token) = answer
-        .get("token")
-        .and_then(|t| t.as_str())
-        .filter(|_| (200..300).contains(&status))
-    {
-        return Ok(Secret::new(token));
-    }
-    Err(CredentialError::Exchange {
-        step: "the index refused the identity token",
-        detail: format!(" (status {status}) {}", refusal_reasons(&answer))
-            .trim_end()
-            .to_owned(),
-        hint: "register this repository and workflow as a trusted publisher of the project on the index",
-    })
-}
-
-/// The index's `message` and `errors` (`code: description`) of a refused mint request.
-fn refusal_reasons(answer: &serde_json::Value) -> String {
-    let reasons: Vec<String> = answer
-        .get("errors")
-        .and_then(|e| e.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let code = e.get("code").and_then(|c| c.as_str()).unwrap_or_default();
-            let description = e
-                .get("description")
-                .and_then(|d| d.as_str())
-                .unwrap_or_default();
-            (!code.is_empty() || !description.is_empty()).then(|| format!("{code}: {description}"))
-        })
-        .collect();
-    let message = answer
-        .get("message")
-        .and_then(|m| m.as_str())
-        .unwrap_or_default();
-    format!("{message} {}", reasons.join("; "))
-}
-
-fn json_of(response: custody_http::Response) -> Option<serde_json::Value> {
-    response
-        .text()
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
 }
 
 #[cfg(test)]
@@ -428,6 +318,23 @@ mod tests {
     }
 
     #[test]
+    fn trusted_publishing_always_needs_an_identity_token() {
+        let mut always = args();
+        always.trusted_publishing = TrustedPublishing::Always;
+        let error = trusted_provider(&always, &Env::default()).unwrap_err();
+        assert!(
+            error.to_string().contains("PYPI_ID_TOKEN (GitLab CI)"),
+            "{error}"
+        );
+        assert_eq!(error.exit_status(), ExitStatus::Environment);
+        let env = Env::from_pairs([("PYPI_ID_TOKEN", "eyJ.a.b")]);
+        assert!(trusted_provider(&always, &env).unwrap().is_some());
+        let mut never = args();
+        never.trusted_publishing = TrustedPublishing::Never;
+        assert!(trusted_provider(&never, &env).unwrap().is_none());
+    }
+
+    #[test]
     fn hints_are_data_not_message_text() {
         let error = CredentialError::Missing {
             url: "https://upload.pypi.org/legacy/".to_owned(),
@@ -450,13 +357,5 @@ mod tests {
             "a password is set (TWINE_USERNAME/TWINE_PASSWORD) but no user name, and it is not an API token"
         );
         assert_eq!(error.exit_status(), ExitStatus::Usage);
-    }
-
-    #[test]
-    fn oidc_endpoints_live_on_the_api_host() {
-        let base = oidc_base(&Url::parse("https://upload.pypi.org/legacy/").unwrap());
-        assert_eq!(base.as_str(), "https://pypi.org/");
-        let base = oidc_base(&Url::parse("http://127.0.0.1:9/legacy/").unwrap());
-        assert_eq!(base.as_str(), "http://127.0.0.1:9/");
     }
 }

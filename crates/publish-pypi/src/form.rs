@@ -36,6 +36,18 @@ const METADATA_FIELDS: [(&str, &str); 27] = [
     ("Dynamic", "dynamic"),
 ];
 
+/// Whether a Metadata-Version (`major.minor`) is 2.4 or later.
+fn at_least_2_4(version: &str) -> bool {
+    let mut parts = version
+        .trim()
+        .split('.')
+        .map(|part| part.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten().unwrap_or(0)) {
+        (Some(major), minor) => (major, minor) >= (2, 4),
+        (None, _) => false,
+    }
+}
+
 /// `filetype` of the form.
 pub(crate) fn filetype(kind: ArtifactKind) -> &'static str {
     match kind {
@@ -66,7 +78,17 @@ pub(crate) fn fields(inspection: &Inspection) -> Vec<(&'static str, String)> {
     fields.push(("version", metadata.version().unwrap_or_default().to_owned()));
     fields.push(("filetype", filetype(inspection.kind).to_owned()));
     fields.push(("pyversion", pyversion(inspection)));
+    // License-File exists from Metadata-Version 2.4; below it, Warehouse's validating
+    // parser (`packaging`'s `Metadata.from_raw`) rejects the field, so twine drops it,
+    // and older setuptools writes exactly that combination.
+    let license_files = metadata
+        .values("Metadata-Version")
+        .first()
+        .is_some_and(|version| at_least_2_4(version));
     for (header, field) in METADATA_FIELDS {
+        if header == "License-File" && !license_files {
+            continue;
+        }
         for value in metadata.values(header) {
             fields.push((field, value.to_owned()));
         }
@@ -82,4 +104,56 @@ pub(crate) fn fields(inspection: &Inspection) -> Vec<(&'static str, String)> {
         fields.push(("blake2_256_digest", blake2.clone()));
     }
     fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{at_least_2_4, fields};
+
+    /// Real wheels from PyPI (pinned in tests/fixtures/pypi-artifacts.txt): setuptools
+    /// wrote License-File under 2.1 in the first two, which twine leaves out of the form
+    /// (compared with twine in tests/it/wire.rs).
+    #[test]
+    fn license_file_goes_only_with_metadata_2_4() {
+        for (name, expected) in [
+            ("jaraco.functools-4.1.0-py3-none-any.whl", vec![]),
+            (
+                "MarkupSafe-2.1.5-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+                vec![],
+            ),
+            ("attrs-25.3.0-py3-none-any.whl", vec!["LICENSE"]),
+        ] {
+            let path = custody_test_support::pypi_artifact(name);
+            let inspection = custody_dist::inspect(
+                &path,
+                &custody_dist::Limits::default(),
+                &custody_output::NoProgress,
+            )
+            .unwrap();
+            let metadata = inspection.metadata.as_ref().unwrap();
+            assert!(!metadata.values("License-File").is_empty(), "{name}");
+            let sent: Vec<String> = fields(&inspection)
+                .into_iter()
+                .filter(|(field, _)| *field == "license_file")
+                .map(|(_, value)| value)
+                .collect();
+            assert_eq!(sent, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn license_file_is_a_field_from_metadata_2_4() {
+        for (version, expected) in [
+            ("2.1", false),
+            ("2.2", false),
+            ("2.3", false),
+            ("2.4", true),
+            ("2.5", true),
+            ("3.0", true),
+            ("1.2", false),
+            ("x", false),
+        ] {
+            assert_eq!(at_least_2_4(version), expected, "{version}");
+        }
+    }
 }

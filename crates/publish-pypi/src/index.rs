@@ -6,7 +6,10 @@
 use std::collections::BTreeMap;
 
 use custody_cli::Diagnose;
-use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
+use custody_http::{
+    Client, HttpConfig, HttpError, RequestBuilder, Response, Secret, Url, display_url,
+    send_with_retry,
+};
 use custody_output::ExitStatus;
 
 const ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1";
@@ -39,18 +42,34 @@ pub(crate) fn default_index_url(upload: &Url) -> Url {
 
 /// The page of a project (PEP 503-normalized name) on the simple index.
 pub(crate) fn project_url(index: &Url, normalized_name: &str) -> Url {
+    let base = index_root(index);
+    base.join(&format!("{normalized_name}/")).unwrap_or(base)
+}
+
+/// The index's own URL, with the trailing slash a relative join needs.
+pub(crate) fn index_root(index: &Url) -> Url {
     let mut base = index.clone();
     if !base.path().ends_with('/') {
         let path = format!("{}/", base.path());
         base.set_path(&path);
     }
-    base.join(&format!("{normalized_name}/")).unwrap_or(base)
+    base
+}
+
+/// devpi's simple index for an upload URL (`<user>/<index>/` → `<user>/<index>/+simple/`),
+/// tried when the `/simple/` guess is not an index.
+pub(crate) fn devpi_index_url(upload: &Url) -> Url {
+    let mut base = index_root(upload);
+    base.set_query(None);
+    base.join("+simple/").unwrap_or(base)
 }
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum IndexError {
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error("`{url}` is not a simple index: {reason}")]
+    NotAnIndex { url: String, reason: String },
     #[error("the index page `{url}` answered {status}{detail}")]
     Status {
         url: String,
@@ -63,19 +82,118 @@ impl Diagnose for IndexError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Http(error) => error.exit_status(),
-            Self::Status { .. } => ExitStatus::Environment,
+            Self::Status { .. } | Self::NotAnIndex { .. } => ExitStatus::Environment,
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             Self::Http(error) => error.hint(),
+            Self::NotAnIndex { .. } => Some(NOT_AN_INDEX.to_owned()),
             Self::Status { .. } => Some(
                 "check --index-url; it must be the simple index of the repository you upload to"
                     .to_owned(),
             ),
         }
     }
+}
+
+const NOT_AN_INDEX: &str = "give the simple index of the repository you upload to with --index-url (devpi: `<upload URL>+simple/`; GitLab: `.../projects/<id>/packages/pypi/simple`; Azure Artifacts: `.../_packaging/<feed>/pypi/simple/`), or --no-index-check to upload without looking (re-runs then fail on files already there)";
+
+/// Whether `index` is known to be a simple index without asking: PyPI's and TestPyPI's
+/// (their roots list every project, tens of megabytes).
+pub(crate) fn is_well_known(index: &Url) -> bool {
+    matches!(index.host_str(), Some("pypi.org" | "test.pypi.org"))
+        && index.path().trim_end_matches('/') == "/simple"
+}
+
+/// The `Content-Type` of an answer, lower-cased; empty when absent.
+fn content_type(response: &Response) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// A GET of a simple-index page, in the formats we read, as `auth` if given.
+fn get(client: &Client, url: &Url, auth: Option<(&str, &Secret)>) -> RequestBuilder {
+    let request = client.get(url.clone()).header("Accept", ACCEPT);
+    match auth {
+        Some((user, password)) => request.basic_auth(user, Some(password.expose())),
+        None => request,
+    }
+}
+
+/// Asks the index root once whether it is a simple index (PEP 691 JSON or PEP 503 HTML,
+/// answered 200 without a redirect), so a wrong URL cannot pass for "nothing published":
+/// every project page of a wrong URL answers 404 too.
+pub(crate) fn probe(
+    client: &Client,
+    config: &HttpConfig,
+    index: &Url,
+    auth: Option<(&str, &Secret)>,
+) -> Result<(), IndexError> {
+    let url = index_root(index);
+    let response = send_with_retry(config, &url, || get(client, &url, auth), |_, _, _| {})?;
+    let status = response.status();
+    let not_an_index = |reason: String| IndexError::NotAnIndex {
+        url: display_url(&url),
+        reason,
+    };
+    if status.is_redirection() {
+        let target = custody_http::redirect_target(&url, &response).unwrap_or_default();
+        return Err(not_an_index(format!("it redirects to {target}")));
+    }
+    if matches!(status.as_u16(), 401 | 403) || status.is_server_error() {
+        let body = response.text().unwrap_or_default();
+        return Err(IndexError::Status {
+            url: display_url(&url),
+            status: status.as_u16(),
+            detail: short_detail(&body),
+        });
+    }
+    if !status.is_success() {
+        return Err(not_an_index(format!("it answered {status}")));
+    }
+    let content_type = content_type(&response);
+    if content_type.starts_with("application/vnd.pypi.simple.v1+json") {
+        return Ok(());
+    }
+    if !content_type.starts_with("text/html")
+        && !content_type.starts_with("application/vnd.pypi.simple.v1+html")
+    {
+        return Err(not_an_index(format!(
+            "it answered `{content_type}`, neither PEP 691 JSON nor PEP 503 HTML"
+        )));
+    }
+    // The head of the page is enough to tell a list of projects from another page.
+    let mut head = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response, 256 * 1024), &mut head);
+    match html_page_kind(&String::from_utf8_lossy(&head)) {
+        None => Ok(()),
+        Some(reason) => Err(not_an_index(reason.to_owned())),
+    }
+}
+
+/// Why an HTML page is not a PEP 503 project list, if it is not: a form (a login page)
+/// or links to other sites (a welcome page such as pypiserver's root). A simple index
+/// links only to its own project pages. A heuristic: PEP 503 gives no marker every
+/// index writes (PEP 629's `pypi:repository-version` is optional; pypiserver and devpi
+/// omit it).
+fn html_page_kind(html: &str) -> Option<&'static str> {
+    let lower = html.to_ascii_lowercase();
+    if lower.contains("<form") || lower.contains("<input") {
+        return Some("it answered a page with a form (a login page?), not a list of projects");
+    }
+    if lower.contains("href=\"http:")
+        || lower.contains("href=\"https:")
+        || lower.contains("href='http")
+    {
+        return Some("it answered a page linking to other sites, not a list of projects");
+    }
+    None
 }
 
 /// A file of the plan whose name the index already has, with other content.
@@ -126,7 +244,10 @@ pub(crate) fn presence(published: &Published, file_name: &str, ours: &str) -> Pr
     }
 }
 
-/// Looks `normalized_name` up. A 404 means the project is not there yet.
+/// Looks `normalized_name` up. A 404 means the project is not there yet, and so does a
+/// redirect off the index (the client follows only same-host ones): pypiserver's default
+/// fallback sends the pages of projects it does not host to PyPI. The target is never
+/// fetched; the probe of the root has already shown the URL is an index.
 pub(crate) fn lookup(
     client: &Client,
     config: &HttpConfig,
@@ -139,13 +260,7 @@ pub(crate) fn lookup(
     let response = send_with_retry(
         config,
         &url,
-        || {
-            let request = client.get(url.clone()).header("Accept", ACCEPT);
-            match auth {
-                Some((user, password)) => request.basic_auth(user, Some(password.expose())),
-                None => request,
-            }
-        },
+        || get(client, &url, auth),
         |attempt, reason, delay| {
             on_retry(format!(
                 "{}: {reason}; retry {attempt} in {:.1} s",
@@ -155,18 +270,10 @@ pub(crate) fn lookup(
         },
     )?;
     let status = response.status().as_u16();
-    if status == 404 {
+    if status == 404 || response.status().is_redirection() {
         return Ok(Published::new());
     }
-    if let Some(error) = custody_http::refused_redirect(&url, &response) {
-        return Err(error.into());
-    }
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
+    let content_type = content_type(&response);
     let body = response.text().map_err(|e| HttpError::Connect {
         url: display_url(&url),
         reason: custody_http::describe(&e),
@@ -183,6 +290,17 @@ pub(crate) fn lookup(
         Ok(parse_json(&body))
     } else {
         Ok(parse_html(&body))
+    }
+}
+
+/// What a server said when it refused: `: <status line>: <first line of its body>`, the
+/// status left out where the body repeats it (PyPI's `<title>400 File too large</title>`).
+pub(crate) fn server_reason(status_line: &str, body: &str) -> String {
+    let code = status_line.split(' ').next().unwrap_or_default();
+    match short_detail(body) {
+        detail if detail.is_empty() => format!(": {status_line}"),
+        detail if detail[2..].starts_with(code) => detail,
+        detail => format!(": {status_line}{detail}"),
     }
 }
 
@@ -345,6 +463,27 @@ mod tests {
     }
 
     #[test]
+    fn a_list_of_projects_is_told_from_other_pages() {
+        // pypiserver's and devpi's roots, as they write them.
+        assert_eq!(
+            html_page_kind(
+                "<html><head><title>Simple Index</title></head><body><h1>Simple Index</h1><a href=\"/simple/six/\">six</a></body></html>"
+            ),
+            None
+        );
+        assert_eq!(
+            html_page_kind(
+                "<!DOCTYPE html><html lang=\"en\"><head><title>custody/release: simple list (including inherited indices)</title></head><body><h2>custody/release</h2><a href=\"six/\">six</a></body></html>"
+            ),
+            None
+        );
+        let welcome = "<title>Welcome to pypiserver!</title> The complete list of all packages can be found <a href=\"/packages/\">here</a> ... of the <a href=\"https://pypi.org/project/pypiserver/\">pypiserver</a> software.";
+        assert!(html_page_kind(welcome).unwrap().contains("other sites"));
+        let login = "<html><body><form action=\"/users/sign_in\"><input name=\"password\"></form></body></html>";
+        assert!(html_page_kind(login).unwrap().contains("login"));
+    }
+
+    #[test]
     fn pep_691_json() {
         let body = r#"{"meta":{"api-version":"1.1"},"name":"six","files":[
             {"filename":"six-1.17.0-py2.py3-none-any.whl","hashes":{"sha256":"AB12"},"url":"x"},
@@ -414,5 +553,17 @@ mod tests {
             ": 400 File already exists."
         );
         assert_eq!(short_detail(""), "");
+        assert_eq!(
+            server_reason(
+                "400 Bad Request",
+                "<title>400 File too large. Limit for project `x` is 100 MB.</title>"
+            ),
+            ": 400 File too large. Limit for project `x` is 100 MB."
+        );
+        assert_eq!(
+            server_reason("409 Conflict", "File already exists\n"),
+            ": 409 Conflict: File already exists"
+        );
+        assert_eq!(server_reason("400 Bad Request", "  "), ": 400 Bad Request");
     }
 }

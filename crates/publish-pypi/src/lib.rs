@@ -12,7 +12,9 @@ mod plan;
 mod preflight;
 mod report;
 mod send;
+mod trusted;
 mod upload;
+mod warehouse;
 
 use std::path::PathBuf;
 
@@ -48,7 +50,7 @@ pub struct Cli {
 
 const EXAMPLES: &str =
     "  # The release pipeline: publish the approved release set (PYPI_LOGIN/PYPI_PASSWORD
-  # or TWINE_USERNAME/TWINE_PASSWORD, or trusted publishing on GitHub Actions)
+  # or TWINE_USERNAME/TWINE_PASSWORD, or trusted publishing on GitHub Actions or GitLab CI)
   publish-pypi --manifest release/release.json --approval approval.json
 
   # Without a manifest, like `twine upload`
@@ -89,9 +91,14 @@ pub struct Selection {
     /// sdists are published, after their size and digests are checked.
     #[arg(long, short = 'm', value_name = "FILE")]
     pub manifest: Option<PathBuf>,
-    /// Where the manifest's files are. Default: the manifest's directory.
+    /// Where the manifest's files are (searched recursively, as approve-gate does).
+    /// Default: the manifest's directory.
     #[arg(long, value_name = "DIR", requires = "manifest")]
     pub from: Option<PathBuf>,
+    /// The largest file the index takes, in MiB. PyPI's default is 100 (it answers
+    /// `400 File too large` above it); raise it when PyPI raised the project's limit.
+    #[arg(long, value_name = "MIB", default_value_t = 100)]
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -103,7 +110,8 @@ pub struct CheckArgs {
 /// When to use trusted publishing (OIDC) instead of a stored credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TrustedPublishing {
-    /// On GitHub Actions with `id-token: write` and no credentials given.
+    /// When no credentials are given and the job has an identity token: GitHub Actions
+    /// with `id-token: write`, or GitLab CI with the --id-token-var variable.
     Auto,
     /// Always; fail when the CI cannot provide an identity token.
     Always,
@@ -125,7 +133,8 @@ pub struct UploadArgs {
     #[arg(long, value_name = "URL")]
     pub repository_url: Option<String>,
     /// The simple index used to see what is already published. Default: derived from
-    /// the repository URL (https://pypi.org/simple/ for PyPI, `<URL>/simple/` otherwise).
+    /// the repository URL (https://pypi.org/simple/ for PyPI, `<URL>/simple/` otherwise,
+    /// else devpi's `<URL>/+simple/`). Its root is asked once whether it is an index.
     #[arg(long, value_name = "URL")]
     pub index_url: Option<String>,
     /// User name. Default: PYPI_LOGIN, else TWINE_USERNAME; `__token__` for API tokens.
@@ -139,6 +148,15 @@ pub struct UploadArgs {
     /// Trusted publishing (OIDC) instead of a stored credential.
     #[arg(long, value_enum, default_value_t = TrustedPublishing::Auto)]
     pub trusted_publishing: TrustedPublishing,
+    /// GitLab CI: the variable holding the job's identity token, declared in the job as
+    /// `id_tokens: PYPI_ID_TOKEN: aud: pypi` (the audience the index asks for).
+    #[arg(long, value_name = "VAR", default_value = trusted::GITLAB_ID_TOKEN_VAR)]
+    pub id_token_var: String,
+    /// Do not look at the simple index: upload every file without checking what the
+    /// index has (for an index without a simple API). Re-runs then fail on files the
+    /// index already has, and conflicts are found only by the index, if at all.
+    #[arg(long)]
+    pub no_index_check: bool,
     /// Do everything but the upload: checks, credentials, the index lookup.
     #[arg(long)]
     pub dry_run: bool,

@@ -11,7 +11,7 @@ use custody_cli::manifests::{load_approval, load_manifest};
 use custody_dist::digest::first_mismatch;
 use custody_dist::{ArtifactKind, Inspection, Limits, Problem, inspect};
 use custody_http::{HttpError, Url, display_url, parse_url};
-use custody_manifest::{ApprovalError, Artifact, Manifest, ManifestError};
+use custody_manifest::{ApprovalError, Artifact, Manifest, ManifestError, candidates, index_dir};
 use custody_output::{Context, ExitStatus};
 use rayon::prelude::*;
 use thiserror::Error;
@@ -197,7 +197,7 @@ pub(crate) fn build(
                 .parent()
                 .map_or_else(|| context.cwd.clone(), Path::to_owned),
         };
-        let entries = manifest_entries(&manifest, &dir, context)?;
+        let entries = manifest_entries(&manifest, &dir, &resolved, context)?;
         (Some((resolved, manifest)), entries)
     } else {
         if selection.files.is_empty() {
@@ -209,10 +209,12 @@ pub(crate) fn build(
     let limits = Limits::default();
     let progress = context.progress.clone();
     let cwd = context.cwd.clone();
+    let max_size = selection.max_file_size.saturating_mul(1024 * 1024);
     let files: Vec<Planned> = entries
         .into_par_iter()
         .map(|(path, expected)| {
-            plan_one(&path, expected.as_ref(), &limits, progress.as_ref(), &cwd)
+            let planned = plan_one(&path, expected.as_ref(), &limits, progress.as_ref(), &cwd);
+            planned.map(|planned| check_size(planned, max_size))
         })
         .collect::<Result<_, _>>()?;
     let mut plan = Plan { manifest, files };
@@ -220,10 +222,14 @@ pub(crate) fn build(
     Ok(plan)
 }
 
-/// The manifest's artifacts and where their files are.
+/// The manifest's artifacts and where their files are: found by name anywhere below
+/// `dir`, as approve-gate finds them (`custody_manifest::index_dir`), so a CI system may
+/// lay out downloaded artifacts as it likes. Of several copies the first is published
+/// (each is checked against the manifest all the same).
 fn manifest_entries(
     manifest: &Manifest,
     dir: &Path,
+    manifest_path: &Path,
     context: &Context,
 ) -> Result<Vec<(PathBuf, Option<Artifact>)>, PrepareError> {
     if manifest.artifacts.is_empty() {
@@ -231,15 +237,23 @@ fn manifest_entries(
             dir: context.display(dir),
         });
     }
+    let found =
+        index_dir(dir, &[manifest_path.to_owned()]).map_err(|source| PrepareError::Unreadable {
+            shown: context.display(dir),
+            source,
+        })?;
     let mut entries = Vec::new();
     for artifact in &manifest.artifacts {
-        let path = dir.join(&artifact.file_name);
-        if !path.is_file() && artifact.kind.is_uploadable() {
-            return Err(PrepareError::NotStaged {
-                file_name: artifact.file_name.clone(),
-                dir: context.display(dir),
-            });
-        }
+        let path = match candidates(&found, &artifact.file_name).first() {
+            Some(path) => path.clone(),
+            None if artifact.kind.is_uploadable() => {
+                return Err(PrepareError::NotStaged {
+                    file_name: artifact.file_name.clone(),
+                    dir: context.display(dir),
+                });
+            }
+            None => dir.join(&artifact.file_name),
+        };
         entries.push((path, Some(artifact.clone())));
     }
     Ok(entries)
@@ -311,6 +325,27 @@ fn manifest_mismatch(artifact: &Artifact, inspection: &Inspection) -> Option<Pro
         )
         .hint(CHANGED),
     )
+}
+
+/// PyPI refuses files over the project's limit (100 MiB unless raised) with
+/// `400 File too large`, after the whole file was sent.
+fn check_size(mut planned: Planned, max_size: u64) -> Planned {
+    if let Disposition::Upload(checked) = &mut planned.disposition
+        && checked.inspection.size > max_size
+    {
+        let mib = max_size / (1024 * 1024);
+        checked.problems.push(
+            Problem::error(
+                "pypi-file-size",
+                format!(
+                    "is {} bytes, over the index's limit of {mib} MiB per file (PyPI answers `400 File too large`)",
+                    checked.inspection.size
+                ),
+            )
+            .hint("make the file smaller, or ask PyPI to raise the project's limit (https://docs.pypi.org/project-management/storage-limits/) and pass --max-file-size MIB"),
+        );
+    }
+    planned
 }
 
 /// PyPI takes one sdist per release.

@@ -7,11 +7,8 @@ use custody_dist::metadata::CoreMetadata;
 use custody_dist::name::parse_version;
 use custody_dist::{ArtifactKind, Inspection, Problem, SdistFilename, sdist};
 
-/// The metadata versions PyPI accepts today.
-const ACCEPTED_METADATA_VERSIONS: [&str; 8] =
-    ["1.0", "1.1", "1.2", "2.0", "2.1", "2.2", "2.3", "2.4"];
-/// 2.5 is accepted too; kept apart so the message can say "up to 2.5".
-const NEWEST_ACCEPTED_METADATA_VERSION: &str = "2.5";
+use crate::warehouse;
+
 const SUMMARY_LIMIT: usize = 512;
 const PROJECT_URL_LABEL_LIMIT: usize = 32;
 const CONTENT_TYPES: [&str; 3] = ["text/plain", "text/x-rst", "text/markdown"];
@@ -28,11 +25,16 @@ pub(crate) fn check(inspection: &Inspection) -> Vec<Problem> {
     check_version(metadata, &mut problems);
     check_summary(metadata, &mut problems);
     check_description(metadata, &mut problems);
-    check_license(metadata, &mut problems);
     check_urls(metadata, &mut problems);
-    check_requirements(metadata, &mut problems);
-    if inspection.kind == ArtifactKind::Sdist {
-        check_sdist_name(&inspection.file_name, metadata, &mut problems);
+    warehouse::check_metadata(metadata, &mut problems);
+    match (inspection.kind, metadata.name()) {
+        (ArtifactKind::Sdist, _) => {
+            check_sdist_name(&inspection.file_name, metadata, &mut problems);
+        }
+        (ArtifactKind::Wheel, Some(name)) => {
+            warehouse::check_wheel_name(&inspection.file_name, name, &mut problems);
+        }
+        _ => {}
     }
     problems
 }
@@ -52,20 +54,6 @@ fn check_required(metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
                 .hint("rebuild it with a current build backend"),
             );
         }
-    }
-    if let Some(version) = metadata.metadata_version()
-        && !ACCEPTED_METADATA_VERSIONS.contains(&version)
-        && version != NEWEST_ACCEPTED_METADATA_VERSION
-    {
-        problems.push(
-            Problem::error(
-                "pypi-metadata-version",
-                format!(
-                    "has Metadata-Version `{version}`; PyPI accepts 1.0 to {NEWEST_ACCEPTED_METADATA_VERSION}"
-                ),
-            )
-            .hint("build it with a backend release that writes a metadata version PyPI accepts"),
-        );
     }
 }
 
@@ -176,18 +164,6 @@ fn check_description(metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_license(metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
-    if metadata.value("License").is_some() && metadata.value("License-Expression").is_some() {
-        problems.push(
-            Problem::error(
-                "pypi-license-both",
-                "has both `License` and `License-Expression`; PyPI refuses the pair",
-            )
-            .hint("keep only `license = \"SPDX expression\"` in pyproject.toml"),
-        );
-    }
-}
-
 fn is_http_url(text: &str) -> bool {
     let lower = text.trim().to_ascii_lowercase();
     (lower.starts_with("https://") || lower.starts_with("http://"))
@@ -236,22 +212,6 @@ fn check_urls(metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
     }
 }
 
-fn check_requirements(metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
-    for requirement in metadata.values("Requires-Dist") {
-        // `name @ url` is a direct reference; PyPI refuses them in uploaded metadata.
-        let before_marker = requirement.split(';').next().unwrap_or_default();
-        if before_marker.contains('@') && before_marker.contains("://") {
-            problems.push(
-                Problem::error(
-                    "pypi-direct-reference",
-                    format!("requires `{requirement}`, a direct URL reference; PyPI refuses them"),
-                )
-                .hint("depend on a published release instead of a URL"),
-            );
-        }
-    }
-}
-
 fn check_sdist_name(file_name: &str, metadata: &CoreMetadata, problems: &mut Vec<Problem>) {
     let Ok(parsed) = SdistFilename::parse(file_name) else {
         // Verification has reported the unparseable name.
@@ -274,9 +234,8 @@ mod tests {
         check_version(&metadata, &mut problems);
         check_summary(&metadata, &mut problems);
         check_description(&metadata, &mut problems);
-        check_license(&metadata, &mut problems);
         check_urls(&metadata, &mut problems);
-        check_requirements(&metadata, &mut problems);
+        warehouse::check_metadata(&metadata, &mut problems);
         problems.iter().map(|p| p.code.clone()).collect()
     }
 

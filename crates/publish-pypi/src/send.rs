@@ -34,8 +34,17 @@ pub(crate) enum SendError {
         #[source]
         source: HttpError,
     },
-    #[error(transparent)]
-    Redirect(HttpError),
+    /// Uploads follow no redirect: a redirected POST arrives as a GET, or not at all.
+    #[error(
+        "{url} answered the upload of `{file_name}` with {status}, a redirect{target}; nothing was uploaded"
+    )]
+    Redirected {
+        url: String,
+        file_name: String,
+        status: u16,
+        /// ` to <URL>`, or nothing without a `Location`.
+        target: String,
+    },
     #[error("{url} refused `{file_name}`{detail}")]
     Refused {
         url: String,
@@ -49,6 +58,9 @@ pub(crate) enum SendError {
     Conflict(#[from] Conflict),
     #[error(transparent)]
     Lookup(#[from] IndexError),
+    /// Trusted publishing: the short-lived token could not be renewed.
+    #[error(transparent)]
+    Renewal(#[from] credentials::CredentialError),
 }
 
 /// What a refusal means, by status and the server's words.
@@ -74,21 +86,26 @@ impl Diagnose for SendError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Read { .. } => ExitStatus::Input,
-            Self::Transport { source, .. } | Self::Redirect(source) => source.exit_status(),
+            Self::Transport { source, .. } => source.exit_status(),
             Self::Refused {
                 refusal: Refusal::TooLarge,
                 ..
             } => ExitStatus::No,
-            Self::Refused { .. } => ExitStatus::Environment,
+            Self::Redirected { .. } | Self::Refused { .. } => ExitStatus::Environment,
             Self::Conflict(conflict) => conflict.exit_status(),
             Self::Lookup(error) => error.exit_status(),
+            Self::Renewal(error) => error.exit_status(),
         }
     }
 
     fn hint(&self) -> Option<String> {
         match self {
             Self::Read { .. } => None,
-            Self::Transport { source, .. } | Self::Redirect(source) => source.hint(),
+            Self::Transport { source, .. } => source.hint(),
+            Self::Redirected { .. } => Some(
+                "give the URL the index redirects to as --repository-url: uploads never follow redirects (as twine), since a redirected upload publishes nothing"
+                    .to_owned(),
+            ),
             Self::Refused {
                 refusal,
                 credentials,
@@ -96,6 +113,7 @@ impl Diagnose for SendError {
             } => Some(refusal.hint(*credentials)),
             Self::Conflict(conflict) => conflict.hint(),
             Self::Lookup(error) => error.hint(),
+            Self::Renewal(error) => error.hint(),
         }
     }
 }
@@ -237,22 +255,24 @@ fn content(file: &Planned, size: u64, progress: &Arc<dyn Progress>) -> std::io::
 /// Reads the index's answer: success, a possible duplicate, or a refusal and why.
 fn answer(upload: &Upload<'_>, file: &Planned, response: Response) -> Result<Answer, SendError> {
     let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        let target = custody_http::redirect_target(upload.url, &response)
+            .map(|target| format!(" to {target}"))
+            .unwrap_or_default();
+        return Err(SendError::Redirected {
+            url: display_url(upload.url),
+            file_name: file.file_name.clone(),
+            status,
+            target,
+        });
+    }
     if (200..300).contains(&status) {
         return Ok(Answer::Accepted);
     }
-    if let Some(error) = custody_http::refused_redirect(upload.url, &response) {
-        return Err(SendError::Redirect(error));
-    }
-    let reason = response
-        .status()
-        .canonical_reason()
-        .unwrap_or_default()
-        .to_owned();
+    let reason = response.status().canonical_reason().unwrap_or_default();
+    let reason = format!("{status} {reason}");
     let body = response.text().unwrap_or_default();
-    let detail = match index::short_detail(&body) {
-        detail if detail.is_empty() => format!(": {status} {reason}"),
-        detail => detail,
-    };
+    let detail = index::server_reason(&reason, &body);
     let lower = body.to_ascii_lowercase();
     let refusal = match status {
         401 => Refusal::WrongCredentials,

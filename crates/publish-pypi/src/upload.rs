@@ -115,7 +115,8 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
     let config = HttpConfig::from_env(USER_AGENT, &context.env);
     let client = custody_http::client(&config)?;
     let identity = identity(args, context, &client, &config, &upload_url)?;
-    let index = Index::new(args, &upload_url, identity.credentials(), &client, &config)?;
+    let mut index = Index::new(args, &upload_url, identity.credentials(), &client, &config)?;
+    index.probe(context, &upload_url)?;
     let published = index.lookup_projects(context, &plan)?;
     let mut rows = decide(context, &plan, &index, &upload_url, &published)?;
     let conflicts = rows
@@ -142,8 +143,9 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
             Ok(())
         }
         Identity::Upload(credentials) => {
+            let upload_client = custody_http::upload_client(&config)?;
             let upload = Upload {
-                client: &client,
+                client: &upload_client,
                 config: &config,
                 url: &upload_url,
                 credentials,
@@ -247,6 +249,10 @@ fn identity(
 /// The simple index that says what is published, and how to reach it.
 struct Index<'a> {
     url: Url,
+    /// Not derived from the upload URL: given with --index-url.
+    given: bool,
+    /// False with --no-index-check: nothing is looked up.
+    enabled: bool,
     /// The upload's credentials, when the index is on the same origin.
     auth: Option<Credentials>,
     client: &'a Client,
@@ -270,10 +276,55 @@ impl<'a> Index<'a> {
             .cloned();
         Ok(Self {
             url,
+            given: args.index_url.is_some(),
+            enabled: !args.no_index_check,
             auth,
             client,
             config,
         })
+    }
+
+    fn auth(&self) -> Option<(&str, &custody_http::Secret)> {
+        self.auth
+            .as_ref()
+            .map(|c| (c.username.as_str(), &c.password))
+    }
+
+    /// Makes sure the URL is a simple index before any 404 is read as "not published"
+    /// (trying devpi's `+simple/` where the `/simple/` guess is not one), and says which
+    /// URL answers for the index.
+    fn probe(&mut self, context: &mut Context, upload_url: &Url) -> Result<(), Failure> {
+        if !self.enabled {
+            context
+                .out
+                .info("Not looking at the index (--no-index-check): a file it already has fails")
+                .map_err(OutputError::from)?;
+            return Ok(());
+        }
+        if self.auth.is_some() {
+            check_transport(&self.url, true)?;
+        }
+        if !index::is_well_known(&self.url) {
+            match index::probe(self.client, self.config, &self.url, self.auth()) {
+                Ok(()) => {}
+                Err(error @ IndexError::NotAnIndex { .. }) if !self.given => {
+                    let devpi = index::devpi_index_url(upload_url);
+                    if index::probe(self.client, self.config, &devpi, self.auth()).is_err() {
+                        return Err(error.into());
+                    }
+                    self.url = devpi;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        context
+            .out
+            .info(&format!(
+                "Index: `{}`",
+                custody_http::display_url(&self.url)
+            ))
+            .map_err(OutputError::from)?;
+        Ok(())
     }
 
     /// The files of project `name` on the index; warns of each retry.
@@ -287,9 +338,7 @@ impl<'a> Index<'a> {
             self.config,
             &self.url,
             name,
-            self.auth
-                .as_ref()
-                .map(|c| (c.username.as_str(), &c.password)),
+            self.auth(),
             &mut |line| retries.push(line),
         );
         // A warning that cannot be written does not stop the run; the report will fail.
@@ -306,6 +355,9 @@ impl<'a> Index<'a> {
         plan: &Plan,
     ) -> Result<BTreeMap<String, Published>, IndexError> {
         let mut published = BTreeMap::new();
+        if !self.enabled {
+            return Ok(published);
+        }
         for (_, checked) in plan.uploadable() {
             let Some(project) = &checked.inspection.project else {
                 continue;
@@ -402,6 +454,8 @@ fn upload_all(
     rows: &mut [Row<'_>],
 ) -> Result<Option<SendError>, OutputError> {
     let mut stopped = None;
+    // Trusted publishing's token is replaced when half its life is spent.
+    let mut current = upload.credentials.clone();
     for row in rows.iter_mut() {
         let checked = match (&row.outcome, &row.file.disposition) {
             (FileOutcome::AlreadyPublished(_), _) => {
@@ -413,7 +467,14 @@ fn upload_all(
             }
             _ => continue,
         };
-        match upload_file(context, upload, index, row.file, &checked.inspection) {
+        let renewed = renew_if_due(context, upload, &mut current)?;
+        let upload = Upload {
+            credentials: &current,
+            ..*upload
+        };
+        match renewed
+            .and_then(|()| upload_file(context, &upload, index, row.file, &checked.inspection))
+        {
             Ok(outcome) => {
                 row.outcome = outcome;
                 report::status_line(context, row)?;
@@ -430,6 +491,30 @@ fn upload_all(
     Ok(stopped)
 }
 
+/// Trusted publishing: a fresh upload token before the current one runs out, masked
+/// (also when the renewal fails halfway).
+fn renew_if_due(
+    context: &mut Context,
+    upload: &Upload<'_>,
+    credentials: &mut Credentials,
+) -> Result<Result<(), SendError>, OutputError> {
+    let mut secrets = Vec::new();
+    let renewed = credentials.renew_if_due(upload.client, upload.config, upload.url, &mut |s| {
+        secrets.push(s.to_owned());
+    });
+    for secret in &secrets {
+        context.out.mask(secret)?;
+    }
+    match renewed {
+        Ok(true) => context
+            .out
+            .info("Trusted publishing: renewed the upload token before it expires")?,
+        Ok(false) => {}
+        Err(error) => return Ok(Err(error.into())),
+    }
+    Ok(Ok(()))
+}
+
 /// The per-file work: upload, and where the index answers as it does for a file it
 /// has, look again to tell a re-run from a refusal.
 fn upload_file(
@@ -443,6 +528,9 @@ fn upload_file(
         Answer::Accepted => return Ok(FileOutcome::Uploaded),
         Answer::MaybePresent { status, detail } => (status, detail),
     };
+    if !index.enabled {
+        return Err(send::refused(upload, file, detail, Refusal::Invalid));
+    }
     let name = inspection
         .project
         .as_ref()

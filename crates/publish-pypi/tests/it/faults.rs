@@ -2,17 +2,19 @@
 //! the exact upload form, retries on 503 but never on 400, refused redirects and plain
 //! HTTP, the token hint, and trusted publishing's token exchange.
 
-use custody_test_support::{MockServer, Reply, multipart_fields};
+use custody_test_support::{MockServer, Reply, empty_simple_index, multipart_fields};
 
 use crate::{all_output, cmd, sample_release, stderr_of, stdout_of};
 
 /// A server that has no project pages and answers uploads with `upload(index)`, where
 /// index counts upload attempts.
-fn index_server(upload: impl Fn(usize) -> Reply + Send + Sync + 'static) -> MockServer {
+pub(crate) fn index_server(upload: impl Fn(usize) -> Reply + Send + Sync + 'static) -> MockServer {
     let uploads = std::sync::atomic::AtomicUsize::new(0);
     MockServer::start(move |request, _| {
         if request.method == "POST" {
             upload(uploads.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+        } else if request.url == "/simple/" {
+            empty_simple_index()
         } else {
             Reply::new(404, "Not Found")
         }
@@ -199,7 +201,10 @@ fn redirects_to_another_host_are_not_followed() {
         .unwrap();
     assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
     assert!(
-        stderr_of(&output).contains("not following with credentials"),
+        stderr_of(&output).contains(&format!(
+            "answered the upload of `custody_sample-0.18.3-py3-none-any.whl` with 307, a redirect to {}",
+            target.url()
+        )),
         "{}",
         stderr_of(&output)
     );
@@ -262,6 +267,7 @@ fn trusted_publishing_exchanges_the_jobs_identity_for_an_upload_token() {
                 }
             }
             ("POST", "/") => Reply::new(200, "OK"),
+            ("GET", "/simple/") => empty_simple_index(),
             _ => Reply::new(404, "Not Found"),
         }
     });

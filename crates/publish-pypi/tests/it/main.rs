@@ -3,7 +3,15 @@
 
 mod check;
 mod faults;
+mod indexes;
+mod layout;
+mod limits;
+mod redirects;
+mod secrets;
+mod trusted;
 mod upload;
+mod warehouse;
+mod wire;
 
 use std::path::{Path, PathBuf};
 
