@@ -16,6 +16,7 @@ use serde::Serialize;
 use crate::report::{announce_manifest, table};
 use crate::{CollectArgs, GENERATOR, InspectArgs, pairs_to_map};
 use custody_cli::OutputError;
+use custody_output::safe::one_line;
 
 /// Why artifacts could not be collected or inspected.
 #[derive(Debug, thiserror::Error)]
@@ -72,10 +73,10 @@ fn inspect_inputs(
     let files = inputs::resolve(inputs, exclude, context)?;
     let inspections = inspect_all(&files, limits, context)?;
     for inspection in &inspections {
-        let shown_path = context.display(&inspection.path);
+        let shown_path = one_line(&context.display(&inspection.path));
         custody_cli::problems::report(
             &mut context.out,
-            &inspection.file_name,
+            &one_line(&inspection.file_name),
             &shown_path,
             &inspection.problems,
         )
@@ -195,10 +196,6 @@ pub(crate) fn inspect_only(
         .iter()
         .map(|i| Artifact::from_inspection(i, ""))
         .collect();
-    context
-        .out
-        .info(&table(&artifacts))
-        .map_err(OutputError::from)?;
     if context.out.is_json() {
         let value = serde_json::json!({
             "ok": inspected.failed == 0,
@@ -206,6 +203,10 @@ pub(crate) fn inspect_only(
             "problems": problems_json(&inspected.inspections, context),
         });
         context.out.json(&value).map_err(OutputError::from)?;
+    } else {
+        // The table is the command's data: stdout, with CI command markers broken.
+        let table = context.out.safe_text(&table(&artifacts));
+        context.out.data(&table).map_err(OutputError::from)?;
     }
     if inspected.failed > 0 {
         return Ok(refuse(&inspected, "", context)?);

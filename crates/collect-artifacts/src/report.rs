@@ -7,6 +7,7 @@ use std::path::Path;
 
 use custody_manifest::{Artifact, Manifest};
 use custody_output::Context;
+use custody_output::safe::one_line;
 use custody_output::text::{human_size, markdown_cell as cell};
 
 use custody_cli::OutputError;
@@ -48,7 +49,7 @@ pub(crate) fn table(artifacts: &[Artifact]) -> String {
         .iter()
         .map(|a| {
             [
-                a.file_name.clone(),
+                one_line(&a.file_name),
                 a.kind.to_string(),
                 human_size(a.size),
                 a.digests.sha256[..16.min(a.digests.sha256.len())].to_owned(),
@@ -110,7 +111,7 @@ pub(crate) fn announce_manifest(
     verb: &str,
     context: &mut Context,
 ) -> Result<(), OutputError> {
-    let shown_path = context.display(path);
+    let shown_path = one_line(&context.display(path));
     let out = &mut context.out;
     out.info(&table(&manifest.artifacts))?;
     out.status(

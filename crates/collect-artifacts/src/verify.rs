@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 
 use custody_cli::Diagnose;
 use custody_cli::manifests::load_manifest;
-use custody_manifest::{DirReport, ManifestError, verify_dir};
+use custody_manifest::{DirReport, FileCheck, ManifestError, verify_dir};
 use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
 use crate::VerifyArgs;
 use custody_cli::OutputError;
+use custody_output::safe::one_line;
 
 /// Why a directory could not be checked against its manifest.
 #[derive(Debug, thiserror::Error)]
@@ -133,16 +134,24 @@ fn report_findings(
             .path
             .as_ref()
             .map_or_else(|| entry.file_name.clone(), |p| context.display(p));
-        let diagnostic =
-            Diagnostic::new(format!("`{}` {}", entry.file_name, entry.check.describe()))
-                .at(location, None);
+        let mut diagnostic = Diagnostic::new(format!(
+            "`{}` {}",
+            one_line(&entry.file_name),
+            entry.check.describe()
+        ))
+        .at(one_line(&location), None);
+        if matches!(entry.check, FileCheck::Misdescribed { .. }) {
+            diagnostic = diagnostic.hint(
+                "a manifest may only say what `collect-artifacts collect` finds: collect the files again",
+            );
+        }
         context.out.error(&diagnostic)?;
     }
     let level = if strict { Level::Error } else { Level::Warning };
     for path in &report.unlisted {
         let diagnostic = Diagnostic::new(format!(
             "`{}` is not listed in the manifest",
-            context.display(path)
+            one_line(&context.display(path))
         ));
         context.out.diagnostic(level, &diagnostic)?;
     }

@@ -35,6 +35,14 @@ pub enum FileCheck {
     Invalid {
         problems: Vec<Problem>,
     },
+    /// The digests match and the inside is clean, but the manifest says something else
+    /// about the file than verifying it finds (a hand-written or re-sealed manifest): a
+    /// manifest may only say what `collect` would have written.
+    Misdescribed {
+        field: String,
+        recorded: String,
+        actual: String,
+    },
 }
 
 impl FileCheck {
@@ -65,6 +73,13 @@ impl FileCheck {
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
+            Self::Misdescribed {
+                field,
+                recorded,
+                actual,
+            } => format!(
+                "is described wrongly: the manifest records {field} {recorded}, verification finds {actual}"
+            ),
         }
     }
 }
@@ -85,17 +100,18 @@ pub fn check_file(
             actual: size,
         });
     }
-    let (digests, problems) = if deep {
+    let (digests, problems, found) = if deep {
         let inspection = inspect(path, limits, progress)?;
         let errors: Vec<Problem> = inspection.errors().cloned().collect();
-        (inspection.digests, errors)
+        let found = Artifact::from_inspection(&inspection, "");
+        (inspection.digests, errors, Some(found))
     } else {
         let set = if artifact.digests.md5.is_some() || artifact.digests.blake2b_256.is_some() {
             DigestSet::Upload
         } else {
             DigestSet::Sha256
         };
-        (hash_file(path, set, progress)?.1, Vec::new())
+        (hash_file(path, set, progress)?.1, Vec::new(), None)
     };
     if let Some((digest, recorded, actual)) = first_mismatch(&artifact.digests, &digests) {
         return Ok(FileCheck::DigestChanged {
@@ -107,7 +123,44 @@ pub fn check_file(
     if !problems.is_empty() {
         return Ok(FileCheck::Invalid { problems });
     }
+    if let Some((field, recorded, actual)) = found.and_then(|f| first_difference(artifact, &f)) {
+        return Ok(FileCheck::Misdescribed {
+            field: field.to_owned(),
+            recorded,
+            actual,
+        });
+    }
     Ok(FileCheck::Ok)
+}
+
+/// The first thing `recorded` says about a file that differs from what verifying it
+/// `found`: what it is, whose project and version, its tags and format.
+fn first_difference(
+    recorded: &Artifact,
+    found: &Artifact,
+) -> Option<(&'static str, String, String)> {
+    fn json(value: &impl Serialize) -> serde_json::Value {
+        serde_json::to_value(value).unwrap_or_default()
+    }
+    let pairs: [(&'static str, serde_json::Value, serde_json::Value); 5] = [
+        ("kind", json(&recorded.kind), json(&found.kind)),
+        ("project", json(&recorded.project), json(&found.project)),
+        (
+            "metadata_version",
+            json(&recorded.metadata_version),
+            json(&found.metadata_version),
+        ),
+        ("wheel", json(&recorded.wheel), json(&found.wheel)),
+        (
+            "sdist_format",
+            json(&recorded.sdist_format),
+            json(&found.sdist_format),
+        ),
+    ];
+    pairs
+        .into_iter()
+        .find(|(_, recorded, found)| recorded != found)
+        .map(|(field, recorded, found)| (field, recorded.to_string(), found.to_string()))
 }
 
 /// One listed file's result.

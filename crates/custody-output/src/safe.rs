@@ -52,6 +52,21 @@ pub fn neutralize(text: &str) -> String {
     out
 }
 
+/// `name` (a file, entry or link target name) on one line: a newline or any other control
+/// character in it is shown escaped (`\n`), so a name cannot forge a line of output.
+/// [`neutralize`] (which `Output` applies) still breaks command markers in what remains.
+pub fn one_line(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn control_picture(c: char) -> char {
     let code = u32::from(c);
     match code {
@@ -71,6 +86,15 @@ pub fn looks_like_command(line: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_kept_on_one_line() {
+        assert_eq!(
+            one_line("a\n::error::x\r\t\u{1b}[2J"),
+            "a\\n::error::x\\r\\t\\u{1b}[2J"
+        );
+        assert_eq!(one_line("démo-1.0.tar.gz"), "démo-1.0.tar.gz");
+    }
 
     #[test]
     fn azure_marker_anywhere_is_broken() {

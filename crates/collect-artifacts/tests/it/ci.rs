@@ -163,3 +163,56 @@ fn untrusted_file_names_cannot_start_commands() {
         }
     }
 }
+
+#[test]
+fn names_with_newlines_stay_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = job_dist(dir.path(), "cp37-cp37m");
+    // A file on disk and entries inside a wheel whose names try to forge lines of ours.
+    fs_err::write(dist.join("c\n::error::forged.txt"), b"payload").unwrap();
+    WheelBuilder::new("evil", "1.0")
+        .symlink(
+            "evil/alias\n::error::owned.py",
+            "x\n##vso[task.complete result=Succeeded]",
+        )
+        .unlisted_file("evil/x\n##vso[task.setvariable variable=A]1.py", b"")
+        .build(&dist);
+    for provider in [("TF_BUILD", "True"), ("GITHUB_ACTIONS", "true"), ("CI", "")] {
+        for command in ["collect", "inspect"] {
+            let mut args = vec![command, "dist"];
+            if command == "collect" {
+                args.extend(["--out", "m.json"]);
+            }
+            let output = cmd(dir.path())
+                .args(&args)
+                .env(provider.0, provider.1)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+            let (stdout, stderr) = (stdout_of(&output), stderr_of(&output));
+            for line in stderr.lines() {
+                assert!(!looks_like_command(line), "{provider:?} stderr: {line}");
+                assert!(
+                    !line.contains("forged.txt") || line.contains("c\\n::error::forged.txt"),
+                    "{line}"
+                );
+            }
+            for line in stdout.lines() {
+                // Our own commands start their line; nothing after may start another.
+                let body = if line.starts_with("##vso[") || line.starts_with("::") {
+                    &line[2..]
+                } else {
+                    line
+                };
+                assert!(!looks_like_command(body), "{provider:?} stdout: {line}");
+            }
+            let all = format!("{stdout}{stderr}");
+            assert!(all.contains("alias\\n::error::owned.py"), "{all}");
+            assert!(
+                !all.lines()
+                    .any(|l| l.trim_start().starts_with("::error::owned"))
+            );
+            assert!(!all.lines().any(|l| l.starts_with("##vso[task.complete")));
+        }
+    }
+}

@@ -305,4 +305,12 @@ fn inspect_verifies_without_writing() {
         1,
         "only dist/ exists"
     );
+    // Without --json the table is the data: on stdout, diagnostics on stderr.
+    let output = cmd(dir.path()).args(["inspect", "dist"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let stdout = stdout_of(&output);
+    assert!(stdout.starts_with("FILE "), "{stdout}");
+    assert!(stdout.contains("clkhash-0.18.3.tar.gz"), "{stdout}");
+    assert_eq!(stdout.lines().count(), 4, "{stdout}");
+    assert!(!stderr_of(&output).contains("FILE "));
 }

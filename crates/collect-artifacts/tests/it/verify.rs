@@ -161,3 +161,97 @@ fn shallow_verification_skips_the_inside() {
     assert_eq!(output.status.code(), Some(0));
     assert!(stderr_of(&output).contains("(sizes and digests match)"));
 }
+
+/// Re-seals `dist/manifest.json` after `edit`: what anyone can do by hand, as the seal
+/// is a digest, not a signature.
+fn forge_manifest(dist: &std::path::Path, edit: impl FnOnce(&mut custody_manifest::Manifest)) {
+    let path = dist.join("manifest.json");
+    let mut manifest = custody_manifest::Manifest::load(&path).unwrap();
+    edit(&mut manifest);
+    manifest.seal();
+    manifest.write(&path).unwrap();
+}
+
+/// Runs a deep `verify` of `dist/manifest.json`, which must fail; returns its stderr.
+fn verify_refuses(dir: &std::path::Path) -> String {
+    let output = cmd(dir)
+        .args(["verify", "--manifest", "dist/manifest.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    stderr_of(&output)
+}
+
+#[test]
+fn a_hand_written_manifest_cannot_smuggle_a_file_collect_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let dist = collected(dir.path());
+    // The same name, with code RECORD does not list: `collect` refuses this wheel.
+    let wheel = custody_test_support::WheelBuilder::new("clkhash", "0.18.3")
+        .tag("cp37-cp37m-win32")
+        .unlisted_file("clkhash/_smuggled.py", b"import os\n")
+        .build(&dist);
+    let name = wheel.file_name().unwrap().to_str().unwrap().to_owned();
+    let output = cmd(dir.path())
+        .args(["collect", "dist", "--out", "refused.json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    forge_manifest(&dist, |manifest| {
+        let artifact = manifest
+            .artifacts
+            .iter_mut()
+            .find(|a| a.file_name == name)
+            .unwrap();
+        artifact.size = fs_err::metadata(&wheel).unwrap().len();
+        artifact.digests.sha256 = crate::sha256_of(&wheel);
+        artifact.digests.md5 = None;
+        artifact.digests.blake2b_256 = None;
+    });
+    let stderr = verify_refuses(dir.path());
+    assert!(
+        stderr.contains(&format!(
+            "error: dist/{name}: `{name}` fails verification: "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`clkhash/_smuggled.py`"), "{stderr}");
+    assert!(stderr.contains("[record-unlisted]"), "{stderr}");
+    // --shallow trusts the manifest's digests by design: it says so when it passes.
+    let output = cmd(dir.path())
+        .args(["verify", "--manifest", "dist/manifest.json", "--shallow"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(stderr_of(&output).contains("(sizes and digests match)"));
+}
+
+#[test]
+fn a_manifest_must_describe_its_files_as_collect_would() {
+    let dir = tempfile::tempdir().unwrap();
+    collected(dir.path());
+    let dist = dir.path().join("dist");
+    // The files are untouched; the manifest shows an approver another version.
+    forge_manifest(&dist, |manifest| {
+        for artifact in &mut manifest.artifacts {
+            if let Some(project) = &mut artifact.project {
+                project.version = "9.9.9".to_owned();
+            }
+        }
+    });
+    let stderr = verify_refuses(dir.path());
+    assert!(
+        stderr.contains(
+            "error: dist/clkhash-0.18.3.tar.gz: `clkhash-0.18.3.tar.gz` is described wrongly: the manifest records project {\"name\":\"clkhash\",\"normalized_name\":\"clkhash\",\"version\":\"9.9.9\"}, verification finds {\"name\":\"clkhash\",\"normalized_name\":\"clkhash\",\"version\":\"0.18.3\"}"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: a manifest may only say what `collect-artifacts collect` finds"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: 2 of 3 file(s) do not match `dist/manifest.json`"),
+        "{stderr}"
+    );
+}

@@ -29,7 +29,10 @@ const EXPECTED_WARNINGS: &[(&str, &str)] = &[
         "pydantic_core-2.23.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
         "wheel-tags-compressed",
     ),
-    ("pydicom-1.1.0-1-py2.py3-none-any.whl", "wheel-build-missing"),
+    (
+        "pydicom-1.1.0-1-py2.py3-none-any.whl",
+        "wheel-build-missing",
+    ),
     ("pyreadline-2.1.zip", "sdist-legacy-format"),
     ("pytz-2014.10.tar.bz2", "sdist-legacy-format"),
     ("pytz-2014.10.zip", "sdist-legacy-format"),
@@ -175,7 +178,10 @@ fn the_corpus_covers_backends_eras_platforms_and_formats() {
             .any(|(_, i)| i.wheel.as_ref().is_some_and(|w| w.build.is_some())),
         "no wheel with a build tag"
     );
-    let formats: Vec<SdistFormat> = verified.iter().filter_map(|(_, i)| i.sdist_format).collect();
+    let formats: Vec<SdistFormat> = verified
+        .iter()
+        .filter_map(|(_, i)| i.sdist_format)
+        .collect();
     for format in [SdistFormat::TarGz, SdistFormat::Zip, SdistFormat::TarBz2] {
         assert!(formats.contains(&format), "no {format:?} sdist");
     }
@@ -188,10 +194,11 @@ fn the_corpus_covers_backends_eras_platforms_and_formats() {
 
 fn wheel_has_data_dir(file: &str) -> bool {
     let archive = zip::ZipArchive::new(fs_err::File::open(corpus_path(file)).unwrap()).unwrap();
-    archive
-        .file_names()
-        .flatten()
-        .any(|name| name.split('/').next().is_some_and(|top| top.ends_with(".data")))
+    archive.file_names().flatten().any(|name| {
+        name.split('/')
+            .next()
+            .is_some_and(|top| top.ends_with(".data"))
+    })
 }
 
 /// `(file, tool) -> findings`, as the peers report them or as the doc's table lists them.
