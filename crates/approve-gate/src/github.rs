@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use custody_ci::vars;
+use custody_ci::{SecretValue, vars};
 use custody_cli::Diagnose;
 use custody_http::reqwest::Method;
 use custody_http::{
@@ -27,6 +27,10 @@ const USER_AGENT: &str = concat!("custody-approve-gate/", env!("CARGO_PKG_VERSIO
 pub(crate) enum GithubError {
     #[error("GITHUB_TOKEN is not set")]
     NoToken,
+    #[error(
+        "GITHUB_TOKEN is `{text}`, an Azure Pipelines variable not defined for this run (not sent)"
+    )]
+    UnexpandedToken { text: String },
     #[error("GITHUB_REPOSITORY is not set: which repository should hold the approval issue?")]
     NoRepository,
     #[error(transparent)]
@@ -49,9 +53,11 @@ impl Diagnose for GithubError {
         match self {
             Self::Http(error) => error.exit_status(),
             Self::Output(error) => error.exit_status(),
-            Self::NoToken | Self::NoRepository | Self::Refused { .. } | Self::NoIssue => {
-                ExitStatus::Environment
-            }
+            Self::NoToken
+            | Self::UnexpandedToken { .. }
+            | Self::NoRepository
+            | Self::Refused { .. }
+            | Self::NoIssue => ExitStatus::Environment,
         }
     }
 
@@ -59,6 +65,9 @@ impl Diagnose for GithubError {
         let hint = match self {
             Self::NoToken => {
                 "pass `env: GITHUB_TOKEN: ${{ github.token }}` with `permissions: issues: write`"
+            }
+            Self::UnexpandedToken { .. } => {
+                "define the token as a secret variable of the pipeline and map it into the step's `env:`"
             }
             Self::NoRepository => "run in GitHub Actions, or set GITHUB_REPOSITORY=owner/name",
             Self::Refused { status: 401, .. } => "GITHUB_TOKEN is missing or invalid",
@@ -107,11 +116,11 @@ impl Repository {
     /// The repository of this build (`GITHUB_REPOSITORY`), with `GITHUB_TOKEN`.
     fn from_context(context: &mut Context) -> Result<Self, GithubError> {
         let env = &context.env;
-        let token = env
-            .get(vars::GITHUB_TOKEN)
-            .filter(|t| !t.is_empty())
-            .ok_or(GithubError::NoToken)?
-            .to_owned();
+        let token = match env.secret(vars::GITHUB_TOKEN) {
+            SecretValue::Set(token) => token,
+            SecretValue::Missing => return Err(GithubError::NoToken),
+            SecretValue::Unexpanded { text } => return Err(GithubError::UnexpandedToken { text }),
+        };
         context.out.mask(&token).map_err(OutputError::from)?;
         let repository = context
             .ci

@@ -243,6 +243,31 @@ pub fn client(config: &HttpConfig) -> Result<Client, HttpError> {
         .map_err(|e| HttpError::Client(e.without_url()))
 }
 
+/// A client that follows no redirect at all, for uploads: a redirected POST becomes a
+/// GET at 301/302/303 (the target answers 200 and nothing was published), and a 307/308
+/// cannot replay a streamed body. Like twine, an upload answered with a redirect fails
+/// (see [`redirect_target`]); the caller names the target so the user can upload there.
+pub fn upload_client(config: &HttpConfig) -> Result<Client, HttpError> {
+    Client::builder()
+        .user_agent(config.user_agent.clone())
+        .connect_timeout(config.connect_timeout)
+        .timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| HttpError::Client(e.without_url()))
+}
+
+/// Where a redirect points (without user info), if `response` is one; `None` for a 3xx
+/// without a usable `Location` too, so callers check the status first.
+pub fn redirect_target(url: &Url, response: &Response) -> Option<String> {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    url.join(location).ok().map(|target| display_url(&target))
+}
+
 /// Why an attempt will be retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetryReason {
@@ -358,15 +383,9 @@ pub fn refused_redirect(url: &Url, response: &Response) -> Option<HttpError> {
     if !response.status().is_redirection() {
         return None;
     }
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)?
-        .to_str()
-        .ok()?;
-    let target = url.join(location).ok()?;
     Some(HttpError::UnsafeRedirect {
         url: display_url(url),
-        location: display_url(&target),
+        location: redirect_target(url, response)?,
     })
 }
 

@@ -1,6 +1,6 @@
 //! A real package index for tests: `pypiserver` (installed into the test venv by
 //! `scripts/test-env.sh`) started on 127.0.0.1 with an htpasswd file, one per test, and
-//! `pip install` from it.
+//! `pip install` from it (or from any index: [`pip_install_from`]).
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -25,8 +25,19 @@ impl PypiServer {
         Self::with_users(&[("custody", "s3cret-upload-pw")])
     }
 
-    /// Starts a server with these users (the first one is `username`/`password`).
+    /// Starts a server with these users (the first one is `username`/`password`),
+    /// without its fallback to PyPI.
     pub fn with_users(users: &[(&str, &str)]) -> Self {
+        Self::launch(users, false)
+    }
+
+    /// Starts a server in pypiserver's default configuration: the simple page of a
+    /// project it does not host redirects to PyPI (never fetched by the tests).
+    pub fn with_fallback() -> Self {
+        Self::launch(&[("custody", "s3cret-upload-pw")], true)
+    }
+
+    fn launch(users: &[(&str, &str)], fallback: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let packages = dir.path().join("packages");
         fs_err::create_dir_all(&packages).unwrap();
@@ -41,19 +52,18 @@ impl PypiServer {
                 .args(["run", "-i", "127.0.0.1", "-p", &port.to_string()])
                 .arg("-P")
                 .arg(&htpasswd)
-                .args([
-                    "-a",
-                    "update",
-                    "--disable-fallback",
-                    "--hash-algo",
-                    "sha256",
-                ])
+                .args(["-a", "update", "--hash-algo", "sha256"])
+                .args(if fallback {
+                    None
+                } else {
+                    Some("--disable-fallback")
+                })
                 .arg(&packages)
                 .stdout(Stdio::null())
                 .stderr(log.into_parts().0)
                 .spawn()
                 .expect("pypi-server runs (scripts/test-env.sh installs it)");
-            if wait_until_up(&mut child, port) {
+            if wait_until_up(&mut child, &format!("http://127.0.0.1:{port}/health")) {
                 return Self {
                     child,
                     dir,
@@ -97,6 +107,11 @@ impl PypiServer {
         names
     }
 
+    /// The status the server answers to a GET of `path` (below its root).
+    pub fn status_of(&self, path: &str) -> Option<u16> {
+        http_status(&format!("{}{path}", self.url()))
+    }
+
     /// The server's log (requests and errors), for assertions and failure messages.
     pub fn log(&self) -> String {
         fs_err::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
@@ -105,36 +120,38 @@ impl PypiServer {
     /// `pip install`s `requirement` from this index (only this index, no cache, no
     /// dependencies) into a fresh directory, and returns it (for `PYTHONPATH`).
     pub fn pip_install(&self, requirement: &str) -> Result<tempfile::TempDir, String> {
-        let target = tempfile::tempdir().unwrap();
-        let output = Command::new(python())
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--isolated",
-                "--no-cache-dir",
-                "--no-deps",
-            ])
-            .args([
-                "--disable-pip-version-check",
-                "--index-url",
-                &self.simple_url(),
-            ])
-            .arg("--target")
-            .arg(target.path())
-            .arg(requirement)
-            .env_remove("PIP_FIND_LINKS")
-            .output()
-            .unwrap();
-        if output.status.success() {
-            Ok(target)
-        } else {
-            Err(format!(
-                "pip install {requirement} failed:\n{}{}",
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            ))
-        }
+        pip_install_from(&self.simple_url(), requirement)
+    }
+}
+
+/// `pip install`s `requirement` from the simple index `index_url` only (no cache, no
+/// dependencies) into a fresh directory, and returns it (for `PYTHONPATH`).
+pub fn pip_install_from(index_url: &str, requirement: &str) -> Result<tempfile::TempDir, String> {
+    let target = tempfile::tempdir().unwrap();
+    let output = Command::new(python())
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--isolated",
+            "--no-cache-dir",
+            "--no-deps",
+        ])
+        .args(["--disable-pip-version-check", "--index-url", index_url])
+        .arg("--target")
+        .arg(target.path())
+        .arg(requirement)
+        .env_remove("PIP_FIND_LINKS")
+        .output()
+        .unwrap();
+    if output.status.success() {
+        Ok(target)
+    } else {
+        Err(format!(
+            "pip install {requirement} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
     }
 }
 
@@ -143,6 +160,16 @@ impl Drop for PypiServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The answer of an empty simple index's root, as pypiserver writes it: for scripted
+/// index servers, since publish-pypi asks the root once whether it is an index.
+pub fn empty_simple_index() -> crate::Reply {
+    crate::Reply::new(
+        200,
+        "<html><head><title>Simple Index</title></head><body><h1>Simple Index</h1></body></html>",
+    )
+    .header("Content-Type", "text/html; charset=utf-8")
 }
 
 /// Runs `code` with `path` on `PYTHONPATH`; returns stdout, or the error output.
@@ -159,13 +186,14 @@ pub fn python_with_path(path: &Path, code: &str) -> Result<String, String> {
     }
 }
 
-fn wait_until_up(child: &mut Child, port: u16) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// Waits (up to a minute) until `health` answers 200; false when the server died.
+pub(crate) fn wait_until_up(child: &mut Child, health: &str) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
             return false;
         }
-        if http_status(&format!("http://127.0.0.1:{port}/health")) == Some(200) {
+        if http_status(health) == Some(200) {
             return true;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -199,7 +227,7 @@ fn write_htpasswd(path: &Path, users: &[(&str, &str)]) {
 
 /// The status of a GET, or `None` when nothing answers. Plain HTTP/1.0 by hand, so the
 /// support crate needs no HTTP client.
-fn http_status(url: &str) -> Option<u16> {
+pub(crate) fn http_status(url: &str) -> Option<u16> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://")?;
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));

@@ -234,6 +234,10 @@ impl FileCoverage {
     /// Adds another class of the same file from the same report (Java inner classes):
     /// they share lines, so the most hits win; a branch taken anywhere is taken.
     pub fn overlay(&mut self, other: FileCoverage) {
+        if self.lines.is_empty() {
+            self.lines = other.lines;
+            return;
+        }
         for (number, line) in other.lines {
             let mine = self.lines.entry(number).or_default();
             mine.hits = mine.hits.max(line.hits);

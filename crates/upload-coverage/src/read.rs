@@ -308,7 +308,7 @@ struct Cobertura {
     method_depth: usize,
     /// The `<class>` being read. Classes of the same file (Java inner classes) share
     /// lines: within one report the most hits win, across reports they add.
-    current: Option<(String, FileCoverage)>,
+    current: Option<(String, Vec<ClassLine>)>,
     classes: Vec<(String, FileCoverage)>,
 }
 
@@ -323,17 +323,18 @@ impl Cobertura {
             "source" => self.in_source = !empty,
             "class" => {
                 let filename = attribute(start, "filename").unwrap_or_default();
-                self.current = Some((filename, FileCoverage::default()));
+                self.current = Some((filename, Vec::new()));
                 if empty {
                     self.end_class();
                 }
             }
             "method" if !empty => self.method_depth += 1,
             "line" if self.method_depth == 0 => {
-                if let Some((_, file)) = self.current.as_mut()
-                    && line_element(start, file)?
+                if let Some((_, lines)) = self.current.as_mut()
+                    && let Some(line) = line_element(start)?
                 {
-                    self.coverage.branch = true;
+                    self.coverage.branch |= line.branches.is_some();
+                    lines.push(line);
                 }
             }
             _ => {}
@@ -376,8 +377,8 @@ impl Cobertura {
     }
 
     fn end_class(&mut self) {
-        if let Some(done) = self.current.take() {
-            self.classes.push(done);
+        if let Some((filename, lines)) = self.current.take() {
+            self.classes.push((filename, class_lines(lines)));
         }
     }
 
@@ -397,9 +398,54 @@ impl Cobertura {
     }
 }
 
-/// Records one `<line>` in `file`; whether it has branches.
-fn line_element(start: &BytesStart<'_>, file: &mut FileCoverage) -> Result<bool, Bad> {
-    // One pass over the attributes, no allocation: this is the hot loop.
+/// One `<line>` of a class as read, before the class is complete.
+struct ClassLine {
+    number: u32,
+    hits: u64,
+    /// `Some` when the line is a branch line with a `condition-coverage`.
+    branches: Option<Branches>,
+}
+
+/// A class's lines as one file's: in line order (a bulk-built map, its nodes full),
+/// a line given twice keeping the most hits and its last branches.
+fn class_lines(mut lines: Vec<ClassLine>) -> FileCoverage {
+    if !lines.is_sorted_by_key(|line| line.number) {
+        lines.sort_by_key(|line| line.number);
+    }
+    lines.dedup_by(|later, kept| {
+        if later.number != kept.number {
+            return false;
+        }
+        kept.hits = kept.hits.max(later.hits);
+        if later.branches.is_some() {
+            kept.branches = later.branches.take();
+        }
+        true
+    });
+    FileCoverage {
+        lines: lines
+            .into_iter()
+            .map(|line| {
+                let branches = line.branches.unwrap_or_default();
+                (
+                    line.number,
+                    Line {
+                        hits: line.hits,
+                        branches,
+                    },
+                )
+            })
+            .collect(),
+        declared: None,
+    }
+}
+
+/// Reads one `<line>`: `None` when it has no number.
+fn line_element(start: &BytesStart<'_>) -> Result<Option<ClassLine>, Bad> {
+    // One pass over the attributes, no allocation: this is the hot loop. The duplicate
+    // check quick-xml makes allocates for every element; it is made here on the names
+    // read instead, the first of a repeated attribute winning as before.
+    let mut seen = 0u8;
     let mut number: Option<u32> = None;
     let mut hits = 0u64;
     let mut is_branch = false;
@@ -410,9 +456,21 @@ fn line_element(start: &BytesStart<'_>, file: &mut FileCoverage) -> Result<bool,
         value: value.chars().take(40).collect(),
         expected,
     };
-    for attribute in start.attributes().flatten() {
+    for attribute in start.attributes().with_checks(false).flatten() {
         let value: &str = &attribute.value;
-        match attribute.key.local_name().as_ref() {
+        let (bit, name) = match attribute.key.local_name().as_ref() {
+            "number" => (1, "number"),
+            "hits" => (2, "hits"),
+            "branch" => (4, "branch"),
+            "condition-coverage" => (8, "condition-coverage"),
+            "missing-branches" => (16, "missing-branches"),
+            _ => continue,
+        };
+        if seen & bit != 0 {
+            continue;
+        }
+        seen |= bit;
+        match name {
             "number" => {
                 number = Some(
                     value
@@ -423,36 +481,44 @@ fn line_element(start: &BytesStart<'_>, file: &mut FileCoverage) -> Result<bool,
             }
             // Some writers put huge or fractional numbers here; never negative.
             "hits" => {
-                hits = value
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|h| *h >= 0.0)
-                    .map(hit_count)
-                    .ok_or_else(|| bad("hits", value, "a count of 0 or more"))?;
+                hits = line_hits(value).ok_or_else(|| bad("hits", value, "a count of 0 or more"))?
             }
             "branch" => is_branch = value == "true",
             "condition-coverage" => condition = condition_coverage(value),
-            "missing-branches" => missing = Some(missing_branches(value)),
-            _ => {}
+            _ => missing = Some(missing_branches(value)),
         }
     }
     let Some(number) = number else {
-        return Ok(false);
+        return Ok(None);
     };
-    let entry = file.lines.entry(number).or_default();
-    entry.hits = entry.hits.max(hits);
-    let Some((covered, total)) = condition.filter(|_| is_branch) else {
-        return Ok(false);
-    };
-    entry.branches = match missing {
-        // coverage.py names the missing branches: merges can then be exact.
-        Some(missing) if missing.len() as u64 == u64::from(total.saturating_sub(covered)) => {
-            Branches::with_missing(total, missing)
-        }
-        _ => Branches::counted(total, covered),
-    };
-    Ok(true)
+    let branches = condition
+        .filter(|_| is_branch)
+        .map(|(covered, total)| match missing {
+            // coverage.py names the missing branches: merges can then be exact.
+            Some(missing) if missing.len() as u64 == u64::from(total.saturating_sub(covered)) => {
+                Branches::with_missing(total, missing)
+            }
+            _ => Branches::counted(total, covered),
+        });
+    Ok(Some(ClassLine {
+        number,
+        hits,
+        branches,
+    }))
+}
+
+/// A `<line hits>`: digits read directly (what every writer writes), else as a
+/// number (some write fractions or huge numbers); `None` when negative or not a number.
+fn line_hits(value: &str) -> Option<u64> {
+    let trimmed = value.trim();
+    if !trimmed.is_empty() && trimmed.len() <= 18 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+        return trimmed.parse().ok();
+    }
+    trimmed
+        .parse::<f64>()
+        .ok()
+        .filter(|h| *h >= 0.0)
+        .map(hit_count)
 }
 
 /// coverage.py's `missing-branches="49,exit,exit"`: destination lines, `exit` for

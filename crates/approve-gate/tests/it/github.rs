@@ -40,6 +40,15 @@ fn github(comments: &'static [(&'static str, &'static str)]) -> MockServer {
 }
 
 fn run(server: &MockServer, dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    run_with_token(server, dir, extra, "ghs_secret_token")
+}
+
+fn run_with_token(
+    server: &MockServer,
+    dir: &std::path::Path,
+    extra: &[&str],
+    token: &str,
+) -> std::process::Output {
     cmd(dir)
         .args([
             "--manifest",
@@ -54,7 +63,7 @@ fn run(server: &MockServer, dir: &std::path::Path, extra: &[&str]) -> std::proce
         .env("GITHUB_REPOSITORY", "data61/clkhash")
         .env("GITHUB_ACTOR", "alice")
         .env("GITHUB_API_URL", server.url())
-        .env("GITHUB_TOKEN", "ghs_secret_token")
+        .env("GITHUB_TOKEN", token)
         .output()
         .unwrap()
 }
@@ -206,4 +215,25 @@ fn a_bad_token_is_an_environment_error_with_a_hint() {
     assert!(stderr.contains("answered 401: Bad credentials"), "{stderr}");
     assert!(!stderr.contains("wrong-token-123"), "{stderr}");
     assert!(!dir.path().join("approval.json").exists());
+}
+
+#[test]
+fn an_unexpanded_azure_macro_is_no_token() {
+    let server = github(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    release(dir.path());
+    let output = run_with_token(
+        &server,
+        dir.path(),
+        &["--approvers", "bob"],
+        "$(GITHUB_TOKEN)",
+    );
+    assert_eq!(output.status.code(), Some(4));
+    // On GitHub the error is an `::error` command on stdout.
+    let stderr = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    assert!(
+        stderr.contains("GITHUB_TOKEN is `$(GITHUB_TOKEN)`, an Azure Pipelines variable not defined for this run (not sent)"),
+        "{stderr}"
+    );
+    assert!(server.requests().is_empty(), "nothing reaches GitHub");
 }

@@ -250,6 +250,8 @@ fn what_was_approved_is_what_ships() {
     let index = MockServer::start(|request, _| {
         if request.method == "POST" {
             Reply::new(200, "OK")
+        } else if request.url == "/simple/" {
+            custody_test_support::empty_simple_index()
         } else {
             Reply::new(404, "")
         }
