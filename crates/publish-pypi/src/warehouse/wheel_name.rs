@@ -1,6 +1,8 @@
-//! A wheel's file name as `forklift/legacy.py` checks it: the project part must be the
-//! normalized name with `_` (`Foo.Bar-1.0-…` is refused; `foo_bar-1.0-…` is right),
-//! and every platform tag must be on Warehouse's allow-list (`_valid_platform_tag`):
+//! A wheel's file name as `forklift/legacy.py` checks it: the project part, lowercased
+//! with `.` and `-` as `_` ("Eventually this should be unnecessary once we become more
+//! restrictive"), must be the normalized name with `_` (`Foo.Bar-1.0-…` is accepted for
+//! `foo-bar`, as PyPI accepted `MarkupSafe-2.1.5-…`; `other-1.0-…` is refused), and
+//! every platform tag must be on Warehouse's allow-list (`_valid_platform_tag`):
 //! `linux_x86_64` is refused because a binary built for one distribution runs nowhere
 //! else.
 
@@ -59,9 +61,9 @@ pub(crate) fn check(file_name: &str, metadata_name: &str, problems: &mut Vec<Pro
         return;
     };
     let expected = file_name_form(metadata_name);
-    if parsed.name != expected {
+    if parsed.name.to_ascii_lowercase().replace(['.', '-'], "_") != expected {
         problems.push(
-            refusal("pypi-wheel-name", "file name", format!("starts with `{}`; PyPI wants the normalized project name `{expected}`", parsed.name))
+            refusal("pypi-wheel-name", "file name", format!("starts with `{}`, which is not the project `{metadata_name}`; PyPI wants `{expected}`", parsed.name))
                 .hint(format!("rebuild with a current build backend, or rename the file to start with `{expected}-`")),
         );
     }
