@@ -47,6 +47,15 @@ impl<R: BufRead> Events<R> {
         }
     }
 
+    /// The same events without the text that is only whitespace (the indentation
+    /// between elements), and other text trimmed of XML whitespace at both ends: for
+    /// readers that use no text but trimmed values, it saves an event per element.
+    #[must_use]
+    pub fn skip_whitespace(mut self) -> Self {
+        self.xml.config_mut().trim_text(true);
+        self
+    }
+
     /// The next event, `None` at the end of the file.
     pub fn next_event(&mut self) -> Result<Option<Event<'_>>, Malformed> {
         self.buffer.clear();

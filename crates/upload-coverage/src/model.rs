@@ -93,7 +93,8 @@ impl Branches {
     /// `total` branches of which those in `missing` were not taken: the taken ones
     /// stand unnamed.
     pub fn with_missing(total: u32, missing: impl IntoIterator<Item = BranchId>) -> Self {
-        let mut branches = Self::default();
+        // Sized once: millions of lines may hold branches.
+        let mut branches = Self(Vec::with_capacity(total.min(64) as usize));
         for id in missing {
             branches.mark(id, false);
         }
@@ -106,7 +107,7 @@ impl Branches {
 
     /// `total` branches of which `taken` were, nothing more known.
     pub fn counted(total: u32, taken: u32) -> Self {
-        let mut branches = Self::default();
+        let mut branches = Self(Vec::with_capacity(total.min(64) as usize));
         for index in 0..total {
             branches.mark(BranchId::Index(index), index < taken);
         }

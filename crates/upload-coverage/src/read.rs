@@ -236,7 +236,8 @@ fn cobertura(
     shown: &str,
     rules: &PathRules,
 ) -> Result<Coverage, ReadError> {
-    let mut events = Events::new(path, reader);
+    // Only `<source>` text is read, trimmed: the indentation is skipped.
+    let mut events = Events::new(path, reader).skip_whitespace();
     let mut state = Cobertura::default();
     loop {
         let event = events.next_event().map_err(|error| ReadError::Malformed {
@@ -481,7 +482,8 @@ fn line_element(start: &BytesStart<'_>) -> Result<Option<ClassLine>, Bad> {
             }
             // Some writers put huge or fractional numbers here; never negative.
             "hits" => {
-                hits = line_hits(value).ok_or_else(|| bad("hits", value, "a count of 0 or more"))?
+                hits =
+                    line_hits(value).ok_or_else(|| bad("hits", value, "a count of 0 or more"))?;
             }
             "branch" => is_branch = value == "true",
             "condition-coverage" => condition = condition_coverage(value),
@@ -958,6 +960,42 @@ mod tests {
             "{error}"
         );
         assert!(read_text("c.xml", &report("<line number=\"3\" hits=\"2.5\"/>")).is_ok());
+    }
+
+    #[test]
+    fn cobertura_lines_out_of_order_repeated_or_in_two_classes() {
+        let xml = "<?xml version=\"1.0\"?>\n<coverage branches-valid=\"1\"><packages><package><classes>\
+            <class filename=\"a.py\"><lines>\
+            <line number=\"9\" hits=\"0\"/><line number=\"2\" hits=\"4\"/>\
+            <line number=\"9\" hits=\"3\" branch=\"true\" condition-coverage=\"50% (1/2)\"/>\
+            <line number=\"2\" hits=\"0\"/>\
+            <line number=\"5\" hits=\"0\" hits=\"7\" number=\"6\"/></lines></class>\
+            <class filename=\"a.py\"><lines><line number=\"5\" hits=\"1\"/><line number=\"11\" hits=\"0\"/></lines></class>\
+            </classes></package></packages></coverage>\n";
+        let coverage = read_text("c.xml", xml).unwrap();
+        let lines = &coverage.files["a.py"].lines;
+        let hits: Vec<(u32, u64)> = lines.iter().map(|(n, line)| (*n, line.hits)).collect();
+        // Most hits win; a repeated attribute's first value counts.
+        assert_eq!(hits, [(2, 4), (5, 1), (9, 3), (11, 0)]);
+        assert_eq!(
+            (lines[&9].branches.len(), lines[&9].branches.taken()),
+            (2, 1)
+        );
+        assert!(coverage.branch);
+    }
+
+    #[test]
+    fn line_hits_as_written() {
+        assert_eq!(line_hits("12"), Some(12));
+        assert_eq!(line_hits(" 3 "), Some(3));
+        assert_eq!(line_hits("2.5"), Some(3));
+        assert_eq!(
+            line_hits("123456789012345678901"),
+            Some(1_000_000_000_000_000_000)
+        );
+        assert_eq!(line_hits("-1"), None);
+        assert_eq!(line_hits("x"), None);
+        assert_eq!(line_hits(""), None);
     }
 
     #[test]
