@@ -5,7 +5,7 @@
 #   1. the sample project's wheel + sdist (a typical small release: start-up, checks,
 #      round trips dominate);
 #   2. a 200 MB wheel (streaming: memory must stay flat).
-# Wall time and peak RSS come from GNU time; best of $RUNS runs. Prints a Markdown
+# Wall time, CPU time (user + sys) and peak RSS come from GNU time; best of $RUNS runs. Prints a Markdown
 # section for BENCHMARKS.md.
 #
 # Usage: scripts/bench-publish-pypi.sh [--runs N]
@@ -54,10 +54,10 @@ start_server() {
 }
 stop_server() { kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
 
-# measure NAME FILES...: best wall time and its peak RSS over $runs fresh servers.
+# measure NAME FILES...: best wall time, its CPU time and peak RSS over $runs fresh servers.
 measure() {
     local tool=$1; shift
-    local best="" rss=""
+    local best="" rss="" cpu=""
     for _ in $(seq "$runs"); do
         start_server
         local url="http://127.0.0.1:$port/"
@@ -66,19 +66,21 @@ measure() {
             twine) cmd=("$venv/twine" upload --disable-progress-bar --non-interactive --repository-url "$url" -u bench -p bench-pw "$@") ;;
             uv) cmd=("$venv/uv" publish --publish-url "$url" --username bench --password bench-pw "$@") ;;
         esac
-        /usr/bin/time -f "%e %M" -o "$work/time" ${cmd[@]+"${cmd[@]}"} >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
+        /usr/bin/time -f "%e %M %U %S" -o "$work/time" ${cmd[@]+"${cmd[@]}"} >"$work/out" 2>&1 || { cat "$work/out" >&2; exit 1; }
         stop_server
-        read -r seconds kib <"$work/time"
-        if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then best=$seconds rss=$kib; fi
+        read -r seconds kib user sys <"$work/time"
+        if [[ -z "$best" ]] || awk "BEGIN{exit !($seconds < $best)}"; then
+            best=$seconds rss=$kib cpu=$(awk "BEGIN{print $user + $sys}")
+        fi
     done
-    echo "$best $((rss / 1024))"
+    echo "$best $cpu $((rss / 1024))"
 }
 
 rows=""
 for tool in publish-pypi twine uv; do
-    read -r t_small m_small < <(measure "$tool" "$work"/small/*)
-    read -r t_big m_big < <(measure "$tool" "$work"/big/*.whl)
-    rows+="| \`$tool\` | ${t_small} s | ${m_small} MiB | ${t_big} s | ${m_big} MiB |"$'\n'
+    read -r t_small c_small m_small < <(measure "$tool" "$work"/small/*)
+    read -r t_big c_big m_big < <(measure "$tool" "$work"/big/*.whl)
+    rows+="| \`$tool\` | ${t_small} s | ${c_small} s | ${m_small} MiB | ${t_big} s | ${c_big} s | ${m_big} MiB |"$'\n'
 done
 
 cpu=$(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')
@@ -90,7 +92,7 @@ pypiserver 2.4.2 on 127.0.0.1 per run) on $(nproc) cores of: $cpu. Peers: twine 
 uv 0.13.9 from PyPI. publish-pypi also verifies every wheel down to its RECORD hashes and
 runs the pre-flight check and the index lookup before uploading; twine and uv do neither.
 
-| Tool | sample wheel + sdist: time | peak RSS | 200 MB wheel: time | peak RSS |
-|---|---|---|---|---|
+| Tool | sample wheel + sdist: wall | CPU | peak RSS | 200 MB wheel: wall | CPU | peak RSS |
+|---|---|---|---|---|---|---|
 ${rows}
 EOF

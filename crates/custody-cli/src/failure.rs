@@ -99,6 +99,7 @@ impl Diagnose for HttpError {
         match self {
             Self::BadUrl(_) | Self::InsecureTransport { .. } => ExitStatus::Usage,
             Self::Client(_)
+            | Self::Runtime(_)
             | Self::Connect { .. }
             | Self::Timeout { .. }
             | Self::Status { .. }

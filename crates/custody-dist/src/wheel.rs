@@ -719,7 +719,6 @@ fn verify_hashes(
     problems: &mut Vec<Problem>,
 ) {
     let total = AtomicU64::new(0);
-    let budget = WholeBudget::new(WHOLE_BUDGET);
     // Largest first: one big extension module is a single deflate stream that cannot be
     // split, so starting it early keeps the other workers busy with the small entries.
     let mut order: Vec<&HashJob> = jobs.iter().collect();
@@ -727,15 +726,8 @@ fn verify_hashes(
     let mut found: Vec<(usize, Vec<Problem>)> = order
         .par_iter()
         .map_init(
-            || Worker {
-                archive: archive.clone(),
-                buffer: vec![0u8; 64 * 1024],
-                inflater: libdeflater::Decompressor::new(),
-            },
-            |worker, job| {
-                let problems = hash_entry(worker, job, limits, &total, &budget);
-                (job.index, problems)
-            },
+            || (archive.clone(), vec![0u8; 64 * 1024]),
+            |(archive, buffer), job| (job.index, hash_entry(archive, buffer, job, limits, &total)),
         )
         .collect();
     // Report in archive order, whatever order the work ran in.
@@ -743,27 +735,15 @@ fn verify_hashes(
     problems.extend(found.into_iter().flat_map(|(_, found)| found));
 }
 
-/// What one hashing thread keeps between entries.
-struct Worker {
-    archive: ZipArchive<SharedFile>,
-    /// The read buffer of streamed entries.
-    buffer: Vec<u8>,
-    inflater: libdeflater::Decompressor,
-}
-
 fn hash_entry(
-    worker: &mut Worker,
+    archive: &mut ZipArchive<SharedFile>,
+    buffer: &mut [u8],
     job: &HashJob,
     limits: &Limits,
     total: &AtomicU64,
-    budget: &WholeBudget,
 ) -> Vec<Problem> {
-    let read = match inflate_whole(worker, job, budget) {
-        Some(whole) => whole,
-        None => stream_entry(&mut worker.archive, &mut worker.buffer, job),
-    };
-    let (size, actual) = match read.and_then(|read| count_total(read, limits, total)) {
-        Ok(read) => read,
+    let (size, actual) = match stream_entry(archive, buffer, job, limits, total) {
+        Ok(streamed) => streamed,
         Err(problem) => return vec![problem],
     };
     let path = job.path.escape_debug();
@@ -797,157 +777,34 @@ fn hash_entry(
     problems
 }
 
-/// Adds an entry's size to the running total of the archive, refusing it past the limit.
-fn count_total(
-    read: (u64, Vec<u8>),
-    limits: &Limits,
-    total: &AtomicU64,
-) -> Result<(u64, Vec<u8>), Problem> {
-    if total.fetch_add(read.0, Ordering::Relaxed) + read.0 > limits.max_unpacked_size {
-        return Err(Problem::error(
-            "zip-bomb",
-            format!(
-                "unpacks to more than the limit of {} bytes",
-                limits.max_unpacked_size
-            ),
-        ));
-    }
-    Ok(read)
-}
-
-/// Deflated entries up to this declared size are read and inflated whole by libdeflate,
-/// about twice as fast as a stream; larger ones are streamed. The output buffer has
-/// exactly the declared size, so an entry that inflates past it fails instead of growing.
-const WHOLE_ENTRY_MAX: u64 = 16 * 1024 * 1024;
-/// What all workers together may hold at once in entries read whole (inflated plus
-/// compressed bytes), whatever the number of threads; past it, entries are streamed.
-const WHOLE_BUDGET: u64 = 48 * 1024 * 1024;
-
-/// The bytes still free for entries read whole.
-struct WholeBudget(AtomicU64);
-
-/// Bytes taken from a [`WholeBudget`], given back on drop.
-struct Held<'a> {
-    budget: &'a WholeBudget,
-    bytes: u64,
-}
-
-impl WholeBudget {
-    fn new(bytes: u64) -> Self {
-        Self(AtomicU64::new(bytes))
-    }
-
-    /// Takes `bytes`, or nothing when fewer are free.
-    fn take(&self, bytes: u64) -> Option<Held<'_>> {
-        self.0
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |free| {
-                free.checked_sub(bytes)
-            })
-            .ok()
-            .map(|_| Held {
-                budget: self,
-                bytes,
-            })
-    }
-}
-
-impl Drop for Held<'_> {
-    fn drop(&mut self) {
-        self.budget.0.fetch_add(self.bytes, Ordering::AcqRel);
-    }
-}
-
-/// Reads a deflated entry whole and inflates it with libdeflate into a buffer of exactly
-/// its declared size, then checks its CRC-32 as the zip crate's reader does. `None` when
-/// the entry is to be streamed instead: stored, large, unusually poorly compressed, or
-/// the budget is spent.
-fn inflate_whole(
-    worker: &mut Worker,
-    job: &HashJob,
-    budget: &WholeBudget,
-) -> Option<Result<(u64, Vec<u8>), Problem>> {
-    let path = job.path.escape_debug();
-    let mut entry = match worker.archive.by_index_raw(job.index) {
-        Ok(entry) => entry,
-        Err(e) => return Some(Err(read_problem(&path, &e))),
-    };
-    let compressed = entry.compressed_size();
-    // Deflate's stored blocks add 5 bytes per 64 KiB: anything bigger is left to the stream.
-    let deflated = entry.compression() == zip::CompressionMethod::Deflated
-        && job.declared <= WHOLE_ENTRY_MAX
-        && compressed <= job.declared + job.declared / 1024 + 1024;
-    if !deflated {
-        return None;
-    }
-    let _held = budget.take(job.declared + compressed)?;
-    let crc = entry.crc32();
-    let mut input = Vec::with_capacity(usize::try_from(compressed).ok()?);
-    if let Err(e) = entry.read_to_end(&mut input) {
-        return Some(Err(corrupt_problem(&path, &e)));
-    }
-    drop(entry);
-    if input.len() as u64 != compressed {
-        return Some(Err(corrupt_problem(&path, &"the compressed data is truncated")));
-    }
-    let mut output = vec![0u8; usize::try_from(job.declared).ok()?];
-    let size = match worker.inflater.deflate_decompress(&input, &mut output) {
-        Ok(size) => size,
-        Err(libdeflater::DecompressionError::InsufficientSpace) => {
-            return Some(Err(size_problem(&path, "more than", job.declared)));
-        }
-        Err(libdeflater::DecompressionError::BadData) => {
-            return Some(Err(corrupt_problem(&path, &"invalid deflate data")));
-        }
-    };
-    let data = &output[..size];
-    if libdeflater::crc32(data) != crc {
-        return Some(Err(corrupt_problem(&path, &"Invalid checksum")));
-    }
-    if size as u64 != job.declared {
-        return Some(Err(size_problem(&path, &size.to_string(), job.declared)));
-    }
-    let mut hasher = job.hasher.clone();
-    hasher.update(data);
-    Some(Ok((size as u64, hasher.finalize())))
-}
-
-fn read_problem(path: &impl std::fmt::Display, e: &impl std::fmt::Display) -> Problem {
-    Problem::error("zip-read", format!("entry `{path}` cannot be read: {e}"))
-}
-
-fn corrupt_problem(path: &impl std::fmt::Display, e: &impl std::fmt::Display) -> Problem {
-    Problem::error("zip-corrupt", format!("entry `{path}` is corrupt: {e}"))
-        .hint("the file was damaged in transfer or tampered with; fetch or rebuild it again")
-}
-
-/// An entry whose inflated size is not its declared one: the CRC may match, but readers
-/// that trust the declared size see other bytes.
-fn size_problem(path: &impl std::fmt::Display, size: &str, declared: u64) -> Problem {
-    Problem::error(
-        "zip-corrupt",
-        format!("entry `{path}` unpacks to {size} bytes, its header declares {declared}"),
-    )
-    .hint("readers disagree on this entry's content (ZIP confusion); rebuild the archive")
-}
-
 /// Inflates one entry through the zip crate's reader, which checks its CRC-32 at the
 /// end and refuses data past its declared size, and returns its size and digest.
 fn stream_entry(
     archive: &mut ZipArchive<SharedFile>,
     buffer: &mut [u8],
     job: &HashJob,
+    limits: &Limits,
+    total: &AtomicU64,
 ) -> Result<(u64, Vec<u8>), Problem> {
     let path = job.path.escape_debug();
     let mut entry = archive
         .by_index(job.index)
-        .map_err(|e| read_problem(&path, &e))?;
+        .map_err(|e| Problem::error("zip-read", format!("entry `{path}` cannot be read: {e}")))?;
     let mut hasher = job.hasher.clone();
     let mut size = 0u64;
     loop {
         let n = match entry.read(buffer) {
             Ok(0) => break,
             Ok(n) => n,
-            Err(e) => return Err(corrupt_problem(&path, &e)),
+            Err(e) => {
+                return Err(Problem::error(
+                    "zip-corrupt",
+                    format!("entry `{path}` is corrupt: {e}"),
+                )
+                .hint(
+                    "the file was damaged in transfer or tampered with; fetch or rebuild it again",
+                ));
+            }
         };
         hasher.update(&buffer[..n]);
         size += n as u64;
@@ -960,9 +817,26 @@ fn stream_entry(
                 ),
             ));
         }
+        if total.fetch_add(n as u64, Ordering::Relaxed) + n as u64 > limits.max_unpacked_size {
+            return Err(Problem::error(
+                "zip-bomb",
+                format!(
+                    "unpacks to more than the limit of {} bytes",
+                    limits.max_unpacked_size
+                ),
+            ));
+        }
     }
     if size != job.declared {
-        return Err(size_problem(&path, &size.to_string(), job.declared));
+        // The CRC matched, but readers that trust the declared size see other bytes.
+        return Err(Problem::error(
+            "zip-corrupt",
+            format!(
+                "entry `{path}` unpacks to {size} bytes, its header declares {}",
+                job.declared
+            ),
+        )
+        .hint("readers disagree on this entry's content (ZIP confusion); rebuild the archive"));
     }
     Ok((size, hasher.finalize()))
 }

@@ -114,6 +114,8 @@ impl HttpConfig {
 pub enum HttpError {
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    #[error("cannot start the HTTP runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// `reason` is the innermost cause as text (see [`describe`]): a reqwest error
     /// quotes the URL, user info included, so the error value itself is not kept.
     #[error("cannot connect to {url}: {reason}{attempts}")]
@@ -154,7 +156,9 @@ impl HttpError {
                 "use an https:// URL (plain http:// is allowed only for loopback addresses such as 127.0.0.1)"
             }
             Self::UnsafeRedirect { .. } => "use the final URL directly",
-            Self::Client(_) | Self::Status { .. } | Self::BadUrl(_) => return None,
+            Self::Client(_) | Self::Runtime(_) | Self::Status { .. } | Self::BadUrl(_) => {
+                return None;
+            }
         };
         Some(hint.to_owned())
     }
@@ -257,14 +261,116 @@ pub fn upload_client(config: &HttpConfig) -> Result<Client, HttpError> {
         .map_err(|e| HttpError::Client(e.without_url()))
 }
 
+/// The client for streamed uploads, driven from a one-thread runtime of its own.
+///
+/// The blocking client feeds a streamed body to its runtime thread in 8 KiB pieces
+/// through a channel (reqwest's `blocking/body.rs`): for a 200 MB file that is 25,000
+/// thread hand-offs and as many socket writes. This client takes the body as a stream
+/// of large chunks instead ([`file_chunks`]); it follows no redirect (see
+/// [`upload_client`]).
+#[derive(Debug)]
+pub struct StreamingClient {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+impl StreamingClient {
+    pub fn new(config: &HttpConfig) -> Result<Self, HttpError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(HttpError::Runtime)?;
+        let client = reqwest::Client::builder()
+            .user_agent(config.user_agent.clone())
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| HttpError::Client(e.without_url()))?;
+        Ok(Self { runtime, client })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Runs `future` (a request, or the reading of an answer) to its end.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    /// Sends the request `build` makes, retrying as [`send_with_retry`] does.
+    pub fn send_with_retry(
+        &self,
+        config: &HttpConfig,
+        url: &Url,
+        mut build: impl FnMut() -> reqwest::RequestBuilder,
+        on_retry: impl FnMut(u32, &RetryReason, Duration),
+    ) -> Result<reqwest::Response, HttpError> {
+        retry(
+            config,
+            url,
+            || {
+                // Built and sent inside the runtime: the request's timeout is a timer of it.
+                let request = build();
+                self.block_on(async move { request.send().await })
+            },
+            |response| (response.status(), response.headers()),
+            on_retry,
+        )
+    }
+}
+
+/// The size of each chunk [`file_chunks`] reads.
+pub const CHUNK: usize = 1024 * 1024;
+
+/// `reader` as a body of [`CHUNK`]-sized chunks, for [`StreamingClient`]; `on_chunk` is
+/// told the size of each. Memory stays at one chunk in flight, whatever the file's size.
+pub fn file_chunks<R: std::io::Read + Send + 'static>(
+    mut reader: R,
+    mut on_chunk: impl FnMut(usize) + Send + 'static,
+) -> reqwest::Body {
+    let chunks = std::iter::from_fn(move || {
+        let chunk = read_chunk(&mut reader, CHUNK);
+        if let Some(Ok(bytes)) = &chunk {
+            on_chunk(bytes.len());
+        }
+        chunk
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))
+}
+
+/// The next `size` bytes of `reader` (fewer only at its end), `None` at its end.
+fn read_chunk(
+    reader: &mut impl std::io::Read,
+    size: usize,
+) -> Option<std::io::Result<bytes::Bytes>> {
+    let mut buffer = vec![0u8; size];
+    let mut filled = 0;
+    while filled < size {
+        match reader.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Some(Err(error)),
+        }
+    }
+    if filled == 0 {
+        return None;
+    }
+    buffer.truncate(filled);
+    Some(Ok(bytes::Bytes::from(buffer)))
+}
+
 /// Where a redirect points (without user info), if `response` is one; `None` for a 3xx
 /// without a usable `Location` too, so callers check the status first.
 pub fn redirect_target(url: &Url, response: &Response) -> Option<String> {
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)?
-        .to_str()
-        .ok()?;
+    redirect_location(url, response.headers())
+}
+
+/// [`redirect_target`] from a response's headers.
+pub fn redirect_location(url: &Url, headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let location = headers.get(reqwest::header::LOCATION)?.to_str().ok()?;
     url.join(location).ok().map(|target| display_url(&target))
 }
 
@@ -301,21 +407,39 @@ pub fn send_with_retry(
     config: &HttpConfig,
     url: &Url,
     mut build: impl FnMut() -> RequestBuilder,
-    mut on_retry: impl FnMut(u32, &RetryReason, Duration),
+    on_retry: impl FnMut(u32, &RetryReason, Duration),
 ) -> Result<Response, HttpError> {
+    retry(
+        config,
+        url,
+        || build().send(),
+        |response| (response.status(), response.headers()),
+        on_retry,
+    )
+}
+
+/// The retry loop of [`send_with_retry`], for either client's responses: `attempt` sends
+/// once, `head` reads a response's status and headers.
+fn retry<R>(
+    config: &HttpConfig,
+    url: &Url,
+    mut attempt_once: impl FnMut() -> Result<R, reqwest::Error>,
+    head: impl Fn(&R) -> (reqwest::StatusCode, &reqwest::header::HeaderMap),
+    mut on_retry: impl FnMut(u32, &RetryReason, Duration),
+) -> Result<R, HttpError> {
     let shown = display_url(url);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let result = build().send();
+        let result = attempt_once();
         let (reason, retry_after) = match result {
             Ok(response) => {
-                let status = response.status().as_u16();
+                let (status, headers) = head(&response);
+                let status = status.as_u16();
                 if !is_retryable_status(status) || attempt > config.retries {
                     return Ok(response);
                 }
-                let retry_after = response
-                    .headers()
+                let retry_after = headers
                     .get(reqwest::header::RETRY_AFTER)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.trim().parse::<u64>().ok())
@@ -392,6 +516,31 @@ pub fn refused_redirect(url: &Url, response: &Response) -> Option<HttpError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A reader that hands out at most 1000 bytes a call, as a pipe or socket may.
+    struct Trickle(std::io::Cursor<Vec<u8>>);
+
+    impl std::io::Read for Trickle {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            let end = buffer.len().min(1000);
+            self.0.read(&mut buffer[..end])
+        }
+    }
+
+    #[test]
+    fn chunks_are_full_whatever_the_reads_and_keep_every_byte() {
+        let data: Vec<u8> = (0..25_000u32).map(|i| (i % 251) as u8).collect();
+        let mut reader = Trickle(std::io::Cursor::new(data.clone()));
+        let mut sizes = Vec::new();
+        let mut joined = Vec::new();
+        while let Some(chunk) = read_chunk(&mut reader, 10_000) {
+            let chunk = chunk.unwrap();
+            sizes.push(chunk.len());
+            joined.extend_from_slice(&chunk);
+        }
+        assert_eq!(sizes, [10_000, 10_000, 5_000]);
+        assert_eq!(joined, data);
+    }
 
     #[test]
     fn secrets_never_print() {

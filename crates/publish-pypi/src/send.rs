@@ -2,14 +2,13 @@
 //! `content` part, retried where the index may recover, and the index's answer read
 //! into what it means: accepted, maybe a file it already has, or refused and why.
 
-use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
 
 use custody_cli::Diagnose;
 use custody_dist::Inspection;
-use custody_http::reqwest::blocking::multipart::{Form, Part};
-use custody_http::{Client, HttpConfig, HttpError, Response, Url, display_url, send_with_retry};
+use custody_http::reqwest::multipart::{Form, Part};
+use custody_http::{Client, HttpConfig, HttpError, StreamingClient, Url, display_url, file_chunks};
 use custody_output::{Context, Diagnostic, ExitStatus, Progress};
 use thiserror::Error;
 
@@ -156,25 +155,13 @@ pub(crate) enum Answer {
 /// Where files go, and as whom.
 #[derive(Debug)]
 pub(crate) struct Upload<'a> {
+    /// For the token renewal of trusted publishing.
     pub client: &'a Client,
+    /// For the files: their bodies stream in large chunks.
+    pub streaming: &'a StreamingClient,
     pub config: &'a HttpConfig,
     pub url: &'a Url,
     pub credentials: &'a Credentials,
-}
-
-/// Streams the file as the `content` part, reporting progress as it goes.
-struct ProgressReader {
-    inner: fs_err::File,
-    progress: Arc<dyn Progress>,
-    item: String,
-}
-
-impl Read for ProgressReader {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buffer)?;
-        self.progress.advance(&self.item, n as u64);
-        Ok(n)
-    }
 }
 
 /// Uploads `file`, retrying where the index may recover; warns of each retry.
@@ -191,7 +178,7 @@ pub(crate) fn send(
     let progress = context.progress.clone();
     let mut open_error = None;
     let mut retry_lines = Vec::new();
-    let response = send_with_retry(
+    let response = upload.streaming.send_with_retry(
         upload.config,
         upload.url,
         || {
@@ -205,7 +192,8 @@ pub(crate) fn send(
                 Err(error) => open_error = Some(error),
             }
             upload
-                .client
+                .streaming
+                .client()
                 .post(upload.url.clone())
                 .basic_auth(
                     &upload.credentials.username,
@@ -239,24 +227,28 @@ pub(crate) fn send(
     answer(upload, file, response)
 }
 
-/// The file as the form's `content` part.
+/// The file as the form's `content` part, streamed in large chunks, reporting progress
+/// as it goes.
 fn content(file: &Planned, size: u64, progress: &Arc<dyn Progress>) -> std::io::Result<Part> {
-    let reader = ProgressReader {
-        inner: fs_err::File::open(&file.path)?,
-        progress: progress.clone(),
-        item: file.file_name.clone(),
-    };
-    Ok(Part::reader_with_length(reader, size)
+    let reader = fs_err::File::open(&file.path)?;
+    let progress = progress.clone();
+    let item = file.file_name.clone();
+    let body = file_chunks(reader, move |n| progress.advance(&item, n as u64));
+    Ok(Part::stream_with_length(body, size)
         .file_name(file.file_name.clone())
         .mime_str("application/octet-stream")
         .expect("a valid MIME type"))
 }
 
 /// Reads the index's answer: success, a possible duplicate, or a refusal and why.
-fn answer(upload: &Upload<'_>, file: &Planned, response: Response) -> Result<Answer, SendError> {
+fn answer(
+    upload: &Upload<'_>,
+    file: &Planned,
+    response: custody_http::reqwest::Response,
+) -> Result<Answer, SendError> {
     let status = response.status().as_u16();
     if response.status().is_redirection() {
-        let target = custody_http::redirect_target(upload.url, &response)
+        let target = custody_http::redirect_location(upload.url, response.headers())
             .map(|target| format!(" to {target}"))
             .unwrap_or_default();
         return Err(SendError::Redirected {
@@ -271,7 +263,10 @@ fn answer(upload: &Upload<'_>, file: &Planned, response: Response) -> Result<Ans
     }
     let reason = response.status().canonical_reason().unwrap_or_default();
     let reason = format!("{status} {reason}");
-    let body = response.text().unwrap_or_default();
+    let body = upload
+        .streaming
+        .block_on(response.text())
+        .unwrap_or_default();
     let detail = index::server_reason(&reason, &body);
     let lower = body.to_ascii_lowercase();
     let refusal = match status {

@@ -144,8 +144,10 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
         }
         Identity::Upload(credentials) => {
             let upload_client = custody_http::upload_client(&config)?;
+            let streaming = custody_http::StreamingClient::new(&config)?;
             let upload = Upload {
                 client: &upload_client,
+                streaming: &streaming,
                 config: &config,
                 url: &upload_url,
                 credentials,

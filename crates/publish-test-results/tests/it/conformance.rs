@@ -16,7 +16,9 @@ fn runner_reports() -> PathBuf {
 /// `N word` pairs of the runner's summary line(s) in `NAME.out` (`3 failed`, `2 pending`,
 /// `[ 5 tests found ]`), picked by each runner's own format.
 fn summary_of(name: &str) -> HashMap<String, u64> {
-    let out = fs_err::read_to_string(runner_reports().join(format!("{name}.out"))).unwrap();
+    let out = without_ansi(
+        &fs_err::read_to_string(runner_reports().join(format!("{name}.out"))).unwrap(),
+    );
     let lines: Vec<&str> = match name {
         n if n.starts_with("pytest") => out
             .lines()
@@ -57,6 +59,25 @@ fn summary_of(name: &str) -> HashMap<String, u64> {
         }
     }
     counts
+}
+
+/// `text` without ANSI colour sequences (`ESC [ … m`), which some runners print even to a
+/// file when they believe they run on CI.
+fn without_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }
 
 /// (tests, passed, failed, errors, skipped, xfailed, flaky), as `--json` gives them.
