@@ -31,13 +31,15 @@ apt_install() {
   $as_root apt-get install -y -qq --no-install-recommends "$@" >&2
 }
 # venv_with DIR REQUIREMENTS: a virtualenv in DIR holding REQUIREMENTS, made again only
-# when the requirements file changes.
+# when the requirements file changes (or an interrupted run left it without a python;
+# the stamp is written last).
 venv_with() {
   local want; want=$(stamp_of "$2")
-  [ "$(cat "$1/.custody-stamp" 2>/dev/null)" = "$want" ] && return
+  [ "$(cat "$1/.custody-stamp" 2>/dev/null)" = "$want" ] && [ -x "$1/bin/python" ] && return
   say "creating $1"
   rm -rf "$1"
   "$python" -m venv "$1"
+  "$1/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
   "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
   echo "$want" > "$1/.custody-stamp"
 }
@@ -60,36 +62,17 @@ mkdir -p "$fixtures"
 #    sh) and shellcheck; apt-get only when one is missing.
 missing=''
 for tool in dash busybox shellcheck; do command -v "$tool" >/dev/null || missing="$missing $tool"; done
-if [ -n "$missing" ]; then
-  say "installing$missing (apt-get)"
-  as_root=''; [ "$(id -u)" = 0 ] || as_root=sudo
-  # shellcheck disable=SC2086 # $missing is a list of package names
-  { $as_root apt-get update -qq && $as_root apt-get install -y -qq $missing; } >&2
-fi
+# shellcheck disable=SC2086 # $missing is a list of package names
+[ -z "$missing" ] || apt_install $missing
 
 # 1. The virtualenv, rebuilt when the requirements change.
-want=$(stamp_of "$root/tests/requirements.txt")
-if [ "$(cat "$venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
-  say "creating $venv"
-  rm -rf "$venv"
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/requirements.txt"
-  echo "$want" > "$venv/.custody-stamp"
-fi
+venv_with "$venv" "$root/tests/requirements.txt"
 vpython=$venv/bin/python
 
 # 1b. The CI-YAML validator in a virtualenv of its own (its dependencies conflict with
 #     codecov-cli's).
 check_venv=${CUSTODY_CHECK_VENV:-$root/target/check-venv}
-want=$(stamp_of "$root/tests/requirements-check.txt")
-if [ "$(cat "$check_venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
-  say "creating $check_venv"
-  rm -rf "$check_venv"
-  "$python" -m venv "$check_venv"
-  "$check_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/requirements-check.txt"
-  echo "$want" > "$check_venv/.custody-stamp"
-fi
+venv_with "$check_venv" "$root/tests/requirements-check.txt"
 
 # 2. The sample project's wheel and sdist, rebuilt when its sources change.
 sample=$root/tests/fixtures/sample-project
@@ -221,31 +204,12 @@ missing=''
 command -v npm >/dev/null || missing="$missing nodejs npm"
 command -v javac >/dev/null || missing="$missing default-jdk-headless"
 [ -f /usr/share/java/junit-platform-console-standalone.jar ] || missing="$missing junit5"
-if [ -n "$missing" ]; then
-  say "installing$missing (apt-get)"
-  as_root=''; [ "$(id -u)" = 0 ] || as_root=sudo
-  # shellcheck disable=SC2086 # $missing is a list of package names
-  { $as_root apt-get update -qq && $as_root apt-get install -y -qq --no-install-recommends $missing; } >&2
-fi
+# shellcheck disable=SC2086 # $missing is a list of package names
+[ -z "$missing" ] || apt_install $missing
 junit_venv=${CUSTODY_JUNIT_VENV:-$root/target/junit-venv}
-want=$(stamp_of "$root/tests/requirements-junit.txt")
-if [ "$(cat "$junit_venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
-  say "creating $junit_venv"
-  rm -rf "$junit_venv"
-  "$python" -m venv "$junit_venv"
-  "$junit_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/requirements-junit.txt"
-  echo "$want" > "$junit_venv/.custody-stamp"
-fi
+venv_with "$junit_venv" "$root/tests/requirements-junit.txt"
 junit_js=$fixtures/junit-runners-js
-want=$(stamp_of "$junit/js/package.json" "$junit/js/package-lock.json")
-if [ "$(cat "$junit_js/.custody-stamp" 2>/dev/null)" != "$want" ]; then
-  say "installing jest, mocha and vitest (npm ci)"
-  rm -rf "$junit_js"
-  mkdir -p "$junit_js"
-  cp "$junit/js/package.json" "$junit/js/package-lock.json" "$junit_js/"
-  (cd "$junit_js" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error) >&2
-  echo "$want" > "$junit_js/.custody-stamp"
-fi
+npm_tools "$junit_js" "$junit/js"
 junit_reports=$fixtures/junit-runners
 want=$({ (cd "$junit" && find make-reports.sh project pytest-plugins js java -type f \
   -not -path '*/__pycache__/*' | LC_ALL=C sort | xargs cat); node --version; javac -version 2>&1;
@@ -298,14 +262,7 @@ fi
 # 6. The other real package indexes publish-pypi's tests upload to (devpi-server), in a
 #    virtualenv of their own (tests/requirements-indexes.txt).
 index_venv=${CUSTODY_INDEX_VENV:-$root/target/index-venv}
-want=$(stamp_of "$root/tests/requirements-indexes.txt")
-if [ "$(cat "$index_venv/.custody-stamp" 2>/dev/null)" != "$want" ]; then
-  say "creating $index_venv"
-  rm -rf "$index_venv"
-  "$python" -m venv "$index_venv"
-  "$index_venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$root/tests/requirements-indexes.txt"
-  echo "$want" > "$index_venv/.custody-stamp"
-fi
+venv_with "$index_venv" "$root/tests/requirements-indexes.txt"
 
 echo "export CUSTODY_TEST_PYTHON=$vpython"
 echo "export CUSTODY_INDEX_VENV=$index_venv"
