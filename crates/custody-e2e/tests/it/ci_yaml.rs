@@ -150,3 +150,82 @@ fn the_examples_ask_for_pythons_the_images_have() {
         }
     }
 }
+
+/// The names under `outputs:` in action.yml.
+fn declared_outputs() -> Vec<String> {
+    let text = crate::read(&custody_test_support::workspace_root().join("action.yml"));
+    let outputs = text
+        .split("\noutputs:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\nruns:").next())
+        .expect("action.yml has an outputs: block before runs:");
+    outputs
+        .lines()
+        .filter_map(|line| line.strip_prefix("  ")?.strip_suffix(':'))
+        .filter(|name| !name.starts_with(' '))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The names a step wrote to `$GITHUB_OUTPUT` (`name=value` and `name<<DELIM` forms).
+fn written_outputs(file: &Path) -> Vec<String> {
+    let text = crate::read(file);
+    let mut names = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delimiter)) = line.split_once("<<") {
+            names.push(name.to_owned());
+            for inner in lines.by_ref() {
+                if inner == delimiter {
+                    break;
+                }
+            }
+        } else if let Some((name, _)) = line.split_once('=') {
+            names.push(name.to_owned());
+        }
+    }
+    names
+}
+
+#[test]
+fn every_output_a_step_sets_is_declared_by_the_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let declared = declared_outputs();
+    assert!(declared.contains(&"exit-code".to_owned()), "{declared:?}");
+    fs_err::write(dir.path().join("junit.xml"), crate::action::JUNIT).unwrap();
+    let dist = dir.path().join("dist");
+    fs_err::create_dir_all(&dist).unwrap();
+    for file in [
+        custody_test_support::sample_wheel(),
+        custody_test_support::sample_sdist(),
+    ] {
+        fs_err::copy(&file, dist.join(file.file_name().unwrap())).unwrap();
+    }
+    let runs: [(&str, &[&str]); 3] = [
+        ("publish-test-results", &["junit.xml", "--fail-on", "none"]),
+        ("tag-build", &["--version", "0.18.3"]),
+        (
+            "collect-artifacts",
+            &["collect", "dist", "--out", "out/manifest.json"],
+        ),
+    ];
+    let mut written = Vec::new();
+    for (index, (step, args)) in runs.iter().enumerate() {
+        let output = dir.path().join(format!("output-{index}"));
+        fs_err::write(&output, "").unwrap();
+        let vars = env(&[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_REF", "refs/tags/v0.18.3"),
+            ("GITHUB_OUTPUT", output.to_str().unwrap()),
+        ]);
+        let ran = run(&bin_dir().join(step), args, dir.path(), &vars);
+        assert!(ran.code == 0, "{step}: {}", ran.both());
+        written.extend(written_outputs(&output));
+    }
+    assert!(written.len() >= 10, "{written:?}");
+    let undeclared: Vec<&String> = written.iter().filter(|n| !declared.contains(n)).collect();
+    assert!(
+        undeclared.is_empty(),
+        "outputs the steps set but action.yml does not pass through: {undeclared:?}"
+    );
+}
