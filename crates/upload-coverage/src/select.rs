@@ -11,6 +11,8 @@ use custody_cli::{Diagnose, inputs};
 use custody_output::{Context, ExitStatus};
 use thiserror::Error;
 
+use crate::read::{Format, detect};
+
 /// How much of a file the sniffing reads: enough for an XML prolog, comments and a
 /// doctype before Cobertura's root, and for coverage.py's `meta` at the start of its JSON.
 const HEAD: usize = 8 * 1024;
@@ -77,27 +79,20 @@ pub(crate) fn sniff(head: &[u8]) -> Sniffed {
     }) else {
         return Sniffed::Foreign;
     };
-    let text = text.trim_start_matches('\u{feff}').trim_start();
-    if text.starts_with('<') {
-        return match xml_root(text) {
+    // The format as the reader detects it; then, of XML and JSON, only what this step
+    // reads is a report.
+    let text = text.trim_start_matches('\u{feff}');
+    match detect(text) {
+        Some(Format::Cobertura) => match xml_root(text) {
             Some("coverage") => Sniffed::Report,
             _ => Sniffed::Other,
-        };
-    }
-    if text.starts_with('{') {
+        },
         // coverage.py writes `{"meta": {"format": …, "version": …` first. Other JSON is
         // foreign even when named: a JSON parser's error can quote the file's values.
-        return if text.contains("\"meta\"") {
-            Sniffed::Report
-        } else {
-            Sniffed::Foreign
-        };
+        Some(Format::CoveragePyJson) if text.contains("\"meta\"") => Sniffed::Report,
+        Some(Format::Lcov) => Sniffed::Report,
+        Some(Format::CoveragePyJson) | None => Sniffed::Foreign,
     }
-    let first = text.lines().next().unwrap_or_default();
-    if ["TN:", "SF:"].iter().any(|p| first.starts_with(p)) {
-        return Sniffed::Report;
-    }
-    Sniffed::Foreign
 }
 
 /// The name of the first element, past the prolog, comments, doctype and processing
