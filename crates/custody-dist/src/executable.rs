@@ -88,7 +88,8 @@ pub fn inspect(path: &Path) -> io::Result<Result<ExecutableInfo, Problem>> {
     Ok(Ok(info))
 }
 
-fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
+/// Fills `buffer` from `reader` as far as the reader goes; returns how many bytes came.
+pub(crate) fn read_up_to(reader: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match reader.read(&mut buffer[filled..])? {

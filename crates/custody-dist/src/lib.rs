@@ -16,7 +16,7 @@ mod sdist_tar;
 pub mod wheel;
 mod ziparchive;
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -165,17 +165,7 @@ impl Inspection {
 pub fn classify(path: &Path) -> io::Result<ArtifactKind> {
     let name = file_name_of(path);
     let mut head = [0u8; 8];
-    let n = {
-        let mut file = fs_err::File::open(path)?;
-        let mut filled = 0;
-        while filled < head.len() {
-            match file.read(&mut head[filled..])? {
-                0 => break,
-                k => filled += k,
-            }
-        }
-        filled
-    };
+    let n = executable::read_up_to(&mut fs_err::File::open(path)?, &mut head)?;
     let head = &head[..n];
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".whl") {
