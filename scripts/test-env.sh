@@ -10,6 +10,8 @@
 #   - coverage reports of real projects under coverage.py 5, 6 and 7, in
 #     target/test-fixtures/coverage-field (tests/fixtures/upload-coverage/field).
 #   - custody's own `custody-ci` wheel (maturin), in target/test-fixtures/custody-wheel.
+#   - pypi-attestations and sigstore-python in target/sigstore-venv, and real PEP 740
+#     attestations with the files they attest in target/test-fixtures/attestations.
 # Prints the environment the tests read (CUSTODY_TEST_PYTHON, CUSTODY_TEST_FIXTURES,
 # CUSTODY_CHECK_JSONSCHEMA).
 set -euo pipefail
@@ -264,7 +266,36 @@ fi
 index_venv=${CUSTODY_INDEX_VENV:-$root/target/index-venv}
 venv_with "$index_venv" "$root/tests/requirements-indexes.txt"
 
+# 7. PEP 740 attestations: the tools that define their truth (pypi-attestations and
+#    sigstore-python, tests/requirements-sigstore.txt) in a virtualenv of their own, and
+#    real attestations made by PyPI's publishing flows with the files they attest
+#    (tests/fixtures/attestations.txt), in target/test-fixtures/attestations.
+sigstore_venv=${CUSTODY_SIGSTORE_VENV:-$root/target/sigstore-venv}
+venv_with "$sigstore_venv" "$root/tests/requirements-sigstore.txt"
+attest=$fixtures/attestations
+want=$(stamp_of "$root/tests/fixtures/attestations.txt")
+if [ "$(cat "$attest/.custody-stamp" 2>/dev/null)" != "$want" ]; then
+  say "downloading real PEP 740 attestations and the files they attest"
+  rm -rf "$attest" && mkdir -p "$attest/released"
+  tmp=$(mktemp -d)
+  grep -v '^#' "$root/tests/fixtures/attestations.txt" | while read -r sha file args; do
+    [ -n "$sha" ] || continue
+    # shellcheck disable=SC2086
+    "$vpython" -m pip download --quiet --disable-pip-version-check --no-deps --no-build-isolation -d "$tmp" $args >&2
+    got=$(sha256sum "$tmp/$file" 2>/dev/null | cut -d' ' -f1)
+    if [ "$got" != "$sha" ]; then
+      say "$file has sha256 ${got:-none}, expected $sha"; exit 1
+    fi
+    mv "$tmp/$file" "$attest/released/$file"
+  done
+  tar -xzf "$attest/released/pypi_attestations-0.0.30.tar.gz" -C "$tmp"
+  mv "$tmp"/pypi_attestations-0.0.30/test/assets "$attest/assets"
+  rm -rf "$tmp"
+  echo "$want" > "$attest/.custody-stamp"
+fi
+
 echo "export CUSTODY_TEST_PYTHON=$vpython"
+echo "export CUSTODY_SIGSTORE_VENV=$sigstore_venv"
 echo "export CUSTODY_INDEX_VENV=$index_venv"
 echo "export CUSTODY_TEST_FIXTURES=$fixtures"
 echo "export CUSTODY_CHECK_JSONSCHEMA=$check_venv/bin/check-jsonschema"
