@@ -257,10 +257,14 @@ impl Output {
         self.stdout.flush()
     }
 
-    /// One JSON document on stdout.
+    /// One JSON document on stdout. `#` after `#` is written as the escape `\u0023`,
+    /// which every JSON parser reads back as `#`, so a string from untrusted input
+    /// (`##vso[…`, `##[…`) cannot become a CI command in a log that shows the document;
+    /// `#` occurs only inside JSON strings, so the escape is always valid there. A line
+    /// of pretty JSON never starts with `::`.
     pub fn json<T: Serialize + ?Sized>(&mut self, value: &T) -> io::Result<()> {
         let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
-        self.data(&text)
+        self.data(&escape_command_markers(&text))
     }
 
     /// A line of human text on stderr. Untrusted parts are neutralized on CI.
@@ -505,6 +509,22 @@ impl Output {
     }
 }
 
+/// `json` with every `#` that follows a `#` escaped as `\u0023`.
+fn escape_command_markers(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut previous_hash = false;
+    for c in json.chars() {
+        if c == '#' && previous_hash {
+            out.push_str("\\u0023");
+            previous_hash = false;
+            continue;
+        }
+        previous_hash = c == '#';
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,6 +581,25 @@ mod tests {
             "##vso[task.logissue type=error;sourcepath=tests/test_a.py;linenumber=7]boom\n"
         );
         assert_eq!(captured.stderr(), "hint: fix it\n");
+    }
+
+    #[test]
+    fn json_documents_cannot_carry_ci_commands_and_read_back_unchanged() {
+        let mut cfg = config(Provider::AzurePipelines);
+        cfg.json = true;
+        let (mut out, captured) = Output::capture(cfg);
+        let evil = serde_json::json!({
+            "name": "x\n##vso[task.complete result=Failed]",
+            "##[error]key": "###vso[ ####[ ::error::x",
+            "lines": ["::add-mask::x", "#"],
+        });
+        out.json(&evil).unwrap();
+        let text = captured.stdout();
+        for line in text.lines() {
+            assert!(!crate::safe::looks_like_command(line), "{line}");
+        }
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, evil);
     }
 
     #[test]
