@@ -155,6 +155,63 @@ impl Diagnose for ApprovalError {
     }
 }
 
+/// An attestation that does not verify is the step's "no"; one that cannot be read (or a
+/// trust root that cannot be used) is bad input.
+impl Diagnose for custody_attest::AttestError {
+    fn exit_status(&self) -> ExitStatus {
+        match self {
+            Self::Sigstore { .. }
+            | Self::Identity { .. }
+            | Self::Subjects { .. }
+            | Self::SubjectName { .. }
+            | Self::SubjectDigest { .. }
+            | Self::Predicate { .. } => ExitStatus::No,
+            Self::Unreadable { .. }
+            | Self::Base64 { .. }
+            | Self::Invalid { .. }
+            | Self::Certificate { .. }
+            | Self::Digest { .. }
+            | Self::FileName { .. }
+            | Self::TrustRootUnreadable { .. }
+            | Self::TrustRootInvalid { .. } => ExitStatus::Input,
+            Self::TrustRootRefresh { .. } | Self::Runtime { .. } => ExitStatus::Environment,
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        custody_attest::AttestError::hint(self).map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod attest_tests {
+    use super::*;
+
+    #[test]
+    fn an_attestation_from_another_signer_is_the_steps_no_with_a_hint() {
+        let error = custody_attest::AttestError::Identity {
+            file: "a-1.0.tar.gz".into(),
+            source: custody_attest::IdentityMismatch {
+                claim: "Source Repository URI",
+                expected: "https://github.com/o/r".into(),
+                found: Some("https://github.com/o/fork".into()),
+            },
+        };
+        let failure = Failure::from(error);
+        assert_eq!(failure.status, ExitStatus::No);
+        assert!(failure.hint.is_some());
+    }
+
+    #[test]
+    fn a_missing_trust_root_is_bad_input() {
+        let error = custody_attest::TrustRoot::from_file(std::path::Path::new(
+            "no-such-directory/trusted_root.json",
+        ))
+        .unwrap_err();
+        assert_eq!(Failure::from(error).status, ExitStatus::Input);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -332,7 +389,12 @@ mod tests {
     #[test]
     fn domain_crates_do_not_depend_on_output_or_cli() {
         let crates = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for domain in ["custody-dist", "custody-manifest", "custody-http"] {
+        for domain in [
+            "custody-attest",
+            "custody-dist",
+            "custody-manifest",
+            "custody-http",
+        ] {
             let manifest = fs_err::read_to_string(crates.join(domain).join("Cargo.toml")).unwrap();
             let dependencies = normal_dependencies(&manifest);
             assert!(!dependencies.is_empty(), "{domain}: no dependencies read");

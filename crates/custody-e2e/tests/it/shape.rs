@@ -66,6 +66,7 @@ fn hints_are_data_not_text_in_messages() {
 fn domain_crates_do_not_depend_on_output_or_the_step_shell() {
     let crates = custody_test_support::workspace_root().join("crates");
     for domain in [
+        "custody-attest",
         "custody-dist",
         "custody-manifest",
         "custody-http",
