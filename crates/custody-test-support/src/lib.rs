@@ -8,6 +8,7 @@ mod mock;
 pub mod oidc;
 mod pypiserver;
 pub mod rawzip;
+pub mod sigstore;
 pub use devpi::DevpiServer;
 pub use mock::{MockServer, Recorded, Reply, codecov_server, multipart_fields};
 pub use pypiserver::{
