@@ -2,12 +2,16 @@
 //! outputs, verifies each one inside (wheel RECORD hashes and metadata, sdist layout and
 //! PKG-INFO, executable headers), labels them and writes a sealed manifest of digests;
 //! then merges the manifests of a CI matrix, selects the release set, stages it, and
-//! verifies any directory against a manifest, offline.
+//! verifies any directory against a manifest, offline. PEP 740 attestations beside the
+//! artifacts are verified (Sigstore, offline) and recorded with them, and can be
+//! required of every file.
 
+mod attest;
 mod collect;
 mod report;
 mod select;
 mod verify;
+mod verify_attestations;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +20,9 @@ use clap::{Parser, Subcommand};
 use custody_cli::{GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_dist::{ArtifactKind, Limits};
 use custody_output::Context;
+
+pub use attest::TrustArgs;
+pub use custody_attest::Identity;
 
 /// The `generator` recorded in manifests.
 pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
@@ -42,6 +49,20 @@ const EXAMPLES: &str = "  # In each matrix job: verify dist/ and record it with 
 
   # Anywhere, offline: check a downloaded directory against its manifest
   collect-artifacts verify --manifest release/release.json
+
+  # Files downloaded from PyPI with their PEP 740 attestations beside them: record who
+  # signed them, and refuse any not signed by the release workflow of a tag
+  collect-artifacts collect dist/ --out dist/manifest.json --require-attestations \\
+      --identity 'github:OWNER/REPO/.github/workflows/release.yml@refs/tags/v*'
+
+  # The gate: every wheel and sdist attested by that workflow, re-verified offline
+  collect-artifacts verify --manifest dist/manifest.json \\
+      --require-attested-by github:OWNER/REPO/.github/workflows/release.yml
+
+  # No manifest: check the attestations beside some files, like `pypi-attestations
+  # verify attestation` (GitLab: gitlab:GROUP/PROJECT//.gitlab-ci.yml@REF)
+  collect-artifacts verify-attestations dist/*.whl \\
+      --identity github:OWNER/REPO/.github/workflows/release.yml
 ";
 
 impl HasGlobal for Cli {
@@ -57,10 +78,20 @@ pub enum Command {
     /// Directories are walked (hidden files skipped); globs are expanded here, so they
     /// work in shells that do not expand them (Windows). Any artifact that fails
     /// verification fails the step, and then no manifest is written.
+    ///
+    /// PEP 740 attestations beside an artifact (`<file>.publish.attestation`,
+    /// `<file>.slsa.attestation`, PyPI's `<file>.provenance`) are not artifacts: each is
+    /// verified against its file, offline (subject name and sha256, Sigstore certificate
+    /// chain to the trust root, Rekor inclusion proof and signed entry timestamp, the
+    /// signer) and recorded with it. One that does not verify fails the step (exit 3).
     Collect(CollectArgs),
     /// Check every file a manifest lists: present, same size, same digests, and (unless
-    /// --shallow) clean inside. Reports missing, changed and unlisted files.
+    /// --shallow) clean inside; and every attestation it records: present beside the
+    /// file, unchanged, and still verifying. Reports missing, changed and unlisted files.
     Verify(VerifyArgs),
+    /// Verify the PEP 740 attestations beside files, offline, without a manifest (as
+    /// `pypi-attestations verify attestation` does). Every file needs at least one.
+    VerifyAttestations(VerifyAttestationsArgs),
     /// Merge the manifests of a CI matrix into one (the fan-in).
     Merge(MergeArgs),
     /// Select the release set from a (merged) manifest, optionally staging the files.
@@ -95,6 +126,16 @@ pub struct CollectArgs {
     /// A label for this job's artifacts, e.g. `python=3.7`, `arch=x86`, `os=windows`.
     #[arg(long = "label", short, value_name = "KEY=VALUE", value_parser = parse_pair)]
     pub labels: Vec<(String, String)>,
+    /// Attestations must be signed by this identity (repeat: any may match):
+    /// `github:OWNER/REPO/.github/workflows/FILE.yml[@REF-PATTERN]`,
+    /// `gitlab:GROUP/PROJECT//CONFIG.yml[@REF-PATTERN]`, `email:ADDRESS` or `uri:SAN`.
+    #[arg(long = "identity", value_name = "ID")]
+    pub identities: Vec<Identity>,
+    /// Fail when a wheel or sdist has no attestation beside it.
+    #[arg(long)]
+    pub require_attestations: bool,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -114,8 +155,27 @@ pub struct VerifyArgs {
     /// Fail when the directory holds files the manifest does not list.
     #[arg(long)]
     pub strict: bool,
+    /// Fail unless every wheel and sdist has a verified attestation signed by this
+    /// identity (repeat: any may match; forms as for `collect --identity`).
+    #[arg(long = "require-attested-by", value_name = "ID")]
+    pub required_signers: Vec<Identity>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyAttestationsArgs {
+    /// The attested files; their attestations are beside them.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Attestations must be signed by this identity (repeat: any may match; forms as for
+    /// `collect --identity`). Without it, any signer the trust root vouches for passes.
+    #[arg(long = "identity", value_name = "ID")]
+    pub identities: Vec<Identity>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -143,18 +203,25 @@ pub struct SelectArgs {
     /// Where to write the selected manifest.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Copy the selected files and their manifest into this directory, re-verifying
-    /// every digest on the way.
+    /// Copy the selected files, their recorded attestation files and their manifest
+    /// into this directory, re-verifying every digest on the way.
     #[arg(long, value_name = "DIR")]
     pub copy_to: Option<PathBuf>,
-    /// Pack the selected files and their manifest into this zip, re-verifying every
-    /// digest on the way.
+    /// Pack the selected files, their recorded attestation files and their manifest
+    /// into this zip, re-verifying every digest on the way.
     #[arg(long, value_name = "FILE")]
     pub zip: Option<PathBuf>,
     /// Where the files are, for --copy-to/--zip (searched recursively). Default: the
     /// manifest's directory.
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
+    /// Fail unless every selected wheel and sdist has a recorded attestation, found
+    /// beside it under --from, that verifies and is signed by this identity (repeat:
+    /// any may match; forms as for `collect --identity`).
+    #[arg(long = "require-attested-by", value_name = "ID")]
+    pub required_signers: Vec<Identity>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -191,6 +258,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     Ok(match cli.command {
         Command::Collect(args) => collect::collect(&args, context)?,
         Command::Verify(args) => verify::verify(&args, context)?,
+        Command::VerifyAttestations(args) => verify_attestations::run(&args, context)?,
         Command::Merge(args) => select::merge(&args, context)?,
         Command::Select(args) => select::select(&args, context)?,
         Command::Inspect(args) => collect::inspect_only(&args, context)?,

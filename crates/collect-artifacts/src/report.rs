@@ -1,7 +1,7 @@
 //! Human-facing renderings of a manifest: an aligned terminal table and the Markdown
-//! job summary, and the announcement of a manifest just written (table, step outputs,
-//! summary, `--json`). All show untrusted file names, which the output layer
-//! neutralizes.
+//! job summary, and the announcement of a manifest just written (table, attestations,
+//! step outputs, summary, `--json`). All show untrusted file names and signers, which
+//! are kept on one line here and neutralized by the output layer.
 
 use std::path::Path;
 
@@ -11,6 +11,8 @@ use custody_output::safe::one_line;
 use custody_output::text::{human_size, markdown_cell as cell};
 
 use custody_cli::OutputError;
+
+use crate::attest::{Trust, describe, short_predicate};
 
 fn project(artifact: &Artifact) -> String {
     artifact.project.as_ref().map_or_else(
@@ -82,6 +84,36 @@ pub(crate) fn table(artifacts: &[Artifact]) -> String {
     text
 }
 
+/// One line per recorded attestation: `` `X.publish.attestation`: publish/v1 signed by `SAN`, Rekor log index N ``.
+fn attestation_lines(manifest: &Manifest) -> Vec<String> {
+    manifest
+        .artifacts
+        .iter()
+        .flat_map(|artifact| &artifact.attestations)
+        .map(|record| format!("`{}`: {}", one_line(&record.file_name), describe(record)))
+        .collect()
+}
+
+/// The job summary's table of attestations, when there are any.
+fn markdown_attestations(manifest: &Manifest) -> String {
+    let mut md = String::new();
+    for artifact in &manifest.artifacts {
+        for record in &artifact.attestations {
+            if md.is_empty() {
+                md.push_str("\n| Attested file | Attestation | Signer | Rekor log index |\n|---|---|---|---:|\n");
+            }
+            md.push_str(&format!(
+                "| `{}` | {} | `{}` | {} |\n",
+                cell(&artifact.file_name),
+                cell(&short_predicate(&record.predicate_type)),
+                cell(&record.identity),
+                record.log_index.map(|i| i.to_string()).unwrap_or_default()
+            ));
+        }
+    }
+    md
+}
+
 /// The job summary for a written manifest.
 fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> String {
     let mut md = format!(
@@ -100,20 +132,26 @@ fn markdown_summary(manifest: &Manifest, path: &str, verb: &str) -> String {
             cell(&project(artifact))
         ));
     }
+    md.push_str(&markdown_attestations(manifest));
     md
 }
 
 /// Prints the table, sets step outputs, writes the job summary and the JSON result for
-/// a manifest just written to `path`; `verb` says how it came to be.
+/// a manifest just written to `path`; `verb` says how it came to be, `trust` which root
+/// verified its attestations in this run, if any did.
 pub(crate) fn announce_manifest(
     manifest: &Manifest,
     path: &Path,
     verb: &str,
+    trust: Option<&Trust>,
     context: &mut Context,
 ) -> Result<(), OutputError> {
     let shown_path = one_line(&context.display(path));
     let out = &mut context.out;
     out.info(&table(&manifest.artifacts))?;
+    for line in attestation_lines(manifest) {
+        out.status("Attested", &line)?;
+    }
     out.status(
         "Wrote",
         &format!(
@@ -136,6 +174,7 @@ pub(crate) fn announce_manifest(
             "digest": manifest.digest,
             "artifacts": manifest.artifacts,
             "jobs": manifest.jobs,
+            "trust_root": trust.map(|t| &t.name),
         });
         out.json(&value)?;
     }

@@ -1,6 +1,7 @@
 //! `merge` (the fan-in of a CI matrix) and `select` (the release set), with staging of
-//! the selected files into a directory or a zip that re-verifies every digest while it
-//! copies, and leaves nothing half-staged behind when a file does not match.
+//! the selected files (and their recorded attestation files) into a directory or a zip
+//! that re-verifies every digest while it copies, and leaves nothing half-staged behind
+//! when a file does not match; and the `--require-attested-by` gate on the selection.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -9,10 +10,13 @@ use custody_cli::Diagnose;
 use custody_cli::manifests::{load_manifest, write_manifest};
 use custody_dist::digest::{DigestSet, first_mismatch, hash_reader};
 use custody_manifest::{
-    Artifact, CombineError, Manifest, ManifestError, candidates, index_dir, write_atomically,
+    Artifact, AttestationRecord, CombineError, Manifest, ManifestError, candidates, index_dir,
+    write_atomically,
 };
 use custody_output::{Context, ExitStatus};
+use sha2::{Digest, Sha256};
 
+use crate::attest::{self, Trust, TrustError};
 use crate::report::announce_manifest;
 use crate::{GENERATOR, MergeArgs, SelectArgs, pairs_to_map};
 use custody_cli::OutputError;
@@ -27,6 +31,10 @@ pub(crate) enum SelectError {
     #[error(transparent)]
     Stage(#[from] StageError),
     #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    #[error(transparent)]
     Output(#[from] OutputError),
 }
 
@@ -37,8 +45,32 @@ impl SelectError {
             Self::Manifest(error) => error,
             Self::Combine(error) => error,
             Self::Stage(error) => error,
+            Self::Trust(error) => error,
+            Self::Gate(error) => error,
             Self::Output(error) => error,
         }
+    }
+}
+
+/// `--require-attested-by` refused the selection (each file was reported before).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{unattested} of {total} selected wheel(s) and sdist(s) are not attested by {signers}, and {failed} recorded attestation file(s) fail; nothing was selected"
+)]
+pub(crate) struct GateError {
+    unattested: usize,
+    total: usize,
+    failed: usize,
+    signers: String,
+}
+
+impl Diagnose for GateError {
+    fn exit_status(&self) -> ExitStatus {
+        ExitStatus::No
+    }
+
+    fn hint(&self) -> Option<String> {
+        Some("release only files attested by the release workflow; `collect-artifacts verify --require-attested-by` shows what each file has".to_owned())
     }
 }
 
@@ -100,15 +132,31 @@ pub(crate) enum StageError {
         #[source]
         source: zip::result::ZipError,
     },
+    #[error(
+        "`{file_name}`, an attestation of `{attested}` the manifest records, is not beside it in `{dir}`"
+    )]
+    AttestationMissing {
+        file_name: String,
+        attested: String,
+        dir: PathBuf,
+    },
+    #[error("`{path}` has sha256 {actual}, but the manifest records {recorded}")]
+    AttestationChanged {
+        path: PathBuf,
+        actual: String,
+        recorded: String,
+    },
 }
 
 impl Diagnose for StageError {
     fn exit_status(&self) -> ExitStatus {
         match self {
             Self::Index { .. } | Self::Read { .. } => ExitStatus::Input,
-            Self::Missing { .. } | Self::SizeChanged { .. } | Self::DigestChanged { .. } => {
-                ExitStatus::No
-            }
+            Self::Missing { .. }
+            | Self::SizeChanged { .. }
+            | Self::DigestChanged { .. }
+            | Self::AttestationMissing { .. }
+            | Self::AttestationChanged { .. } => ExitStatus::No,
             Self::Copy { .. } | Self::Write { .. } | Self::Zip { .. } => ExitStatus::Environment,
         }
     }
@@ -121,6 +169,12 @@ impl Diagnose for StageError {
             Self::SizeChanged { .. } | Self::DigestChanged { .. } => {
                 Some("the file changed after it was collected; collect it again".to_owned())
             }
+            Self::AttestationMissing { .. } => Some(
+                "keep each attestation file beside the file it attests when moving artifacts between jobs".to_owned(),
+            ),
+            Self::AttestationChanged { .. } => Some(
+                "the attestation file changed after it was collected; collect again".to_owned(),
+            ),
             Self::Index { .. }
             | Self::Read { .. }
             | Self::Copy { .. }
@@ -144,7 +198,7 @@ pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> Result<ExitStatu
         manifests.len(),
         merged.jobs.len()
     );
-    announce_manifest(&merged, &out, &verb, context)?;
+    announce_manifest(&merged, &out, &verb, None, context)?;
     Ok(ExitStatus::Success)
 }
 
@@ -190,7 +244,9 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
         .map(|dir| Target::Directory(context.resolve(dir)))
         .chain(args.zip.iter().map(|zip| Target::Zip(context.resolve(zip))))
         .collect();
-    if !targets.is_empty() {
+    let gated = !args.required_signers.is_empty();
+    let mut trust = None;
+    if !targets.is_empty() || gated {
         let from = match &args.from {
             Some(dir) => context.resolve(dir),
             None => source_path
@@ -198,6 +254,12 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
                 .map_or_else(|| context.cwd.clone(), ToOwned::to_owned),
         };
         let sources = locate_all(&selected, &from, &source_path, context)?;
+        if gated {
+            let loaded = args.trust.load(context)?;
+            loaded.announce(context).map_err(OutputError::from)?;
+            gate(&selected, &sources, &loaded, args, context)?;
+            trust = Some(loaded);
+        }
         for target in &targets {
             stage(&selected, &sources, target, &manifest_name, context)?;
         }
@@ -210,8 +272,70 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
         (None, Some(dir)) => context.resolve(dir).join(&manifest_name),
         (None, None) => PathBuf::from(&manifest_name),
     };
-    announce_manifest(&selected, &written, &selection_verb(args), context)?;
+    announce_manifest(
+        &selected,
+        &written,
+        &selection_verb(args),
+        trust.as_ref(),
+        context,
+    )?;
     Ok(ExitStatus::Success)
+}
+
+/// `--require-attested-by`: every selected wheel and sdist has a recorded attestation,
+/// beside one of its copies, unchanged, verifying, signed by one of the signers; and
+/// no recorded attestation fails. Each refusal is reported against its file.
+fn gate(
+    manifest: &Manifest,
+    sources: &[Copies],
+    trust: &Trust,
+    args: &SelectArgs,
+    context: &mut Context,
+) -> Result<(), SelectError> {
+    let signers = &args.required_signers;
+    let (mut unattested, mut failed, mut total) = (0, 0, 0);
+    for (artifact, copies) in manifest.artifacts.iter().zip(sources) {
+        let paths: Vec<&Path> = std::iter::once(copies.first.as_path())
+            .chain(copies.others.iter().map(PathBuf::as_path))
+            .collect();
+        let found = attest::reverify_recorded(
+            &artifact.attestations,
+            &paths,
+            &artifact.file_name,
+            &artifact.digests.sha256,
+            trust,
+        );
+        let location = context.display(&copies.first);
+        for refusal in &found.refusals {
+            failed += 1;
+            let diagnostic = attest::refusal_diagnostic(&artifact.file_name, &location, refusal);
+            context.out.error(&diagnostic).map_err(OutputError::from)?;
+        }
+        if !attest::is_distribution(artifact.kind) {
+            continue;
+        }
+        total += 1;
+        if !attest::attested_by(&found, signers) {
+            unattested += 1;
+            let diagnostic =
+                attest::unattested_diagnostic(&artifact.file_name, &location, &found, signers);
+            context.out.error(&diagnostic).map_err(OutputError::from)?;
+        }
+    }
+    if unattested == 0 && failed == 0 {
+        return Ok(());
+    }
+    Err(GateError {
+        unattested,
+        total,
+        failed,
+        signers: signers
+            .iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+    .into())
 }
 
 /// "selected where python=3.7, arch=x86", for the announcement.
@@ -243,12 +367,30 @@ fn stage(
     }
     let (word, preposition, output) = target.wording();
     let shown = context.display(target.path());
+    let attestations: usize = manifest
+        .artifacts
+        .iter()
+        .map(|a| {
+            let mut names: Vec<&str> = a
+                .attestations
+                .iter()
+                .map(|r| r.file_name.as_str())
+                .collect();
+            names.dedup();
+            names.len()
+        })
+        .sum();
+    let with_attestations = if attestations > 0 {
+        format!(", {attestations} attestation file(s)")
+    } else {
+        String::new()
+    };
     context
         .out
         .status(
             word,
             &format!(
-                "{} file(s) and `{manifest_name}` {preposition} `{shown}`",
+                "{} file(s){with_attestations} and `{manifest_name}` {preposition} `{shown}`",
                 sources.len()
             ),
         )
@@ -376,6 +518,68 @@ fn first_matching<'a>(
     Err(first_error)
 }
 
+fn same_file(a: &Path, b: &Path) -> bool {
+    a.canonicalize().ok() == b.canonicalize().ok()
+}
+
+/// The attestation files the manifest records for `artifact`, each once, found beside
+/// `chosen` (the copy being staged) or else beside another copy of it.
+fn attestation_sources<'a>(
+    artifact: &'a Artifact,
+    chosen: &Path,
+    copies: &Copies,
+    context: &Context,
+) -> Result<Vec<(&'a AttestationRecord, PathBuf)>, StageError> {
+    let paths: Vec<&Path> = [chosen, copies.first.as_path()]
+        .into_iter()
+        .chain(copies.others.iter().map(PathBuf::as_path))
+        .collect();
+    let mut sources: Vec<(&AttestationRecord, PathBuf)> = Vec::new();
+    for record in &artifact.attestations {
+        if sources.iter().any(|(r, _)| r.file_name == record.file_name) {
+            continue;
+        }
+        let path = attest::locate(&record.file_name, &paths).ok_or_else(|| {
+            StageError::AttestationMissing {
+                file_name: record.file_name.clone(),
+                attested: artifact.file_name.clone(),
+                dir: chosen
+                    .parent()
+                    .map(|dir| PathBuf::from(context.display(dir)))
+                    .unwrap_or_default(),
+            }
+        })?;
+        sources.push((record, path));
+    }
+    Ok(sources)
+}
+
+/// Copies an attestation file (small: read whole) into `writer` once its sha256 is the
+/// one the manifest records. `shown` names the source in messages.
+fn copy_attestation(
+    record: &AttestationRecord,
+    source: &Path,
+    shown: &Path,
+    mut writer: impl Write,
+) -> Result<(), StageError> {
+    let bytes = fs_err::read(source).map_err(|source| StageError::Read {
+        path: shown.to_owned(),
+        source,
+    })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if actual != record.sha256 {
+        return Err(StageError::AttestationChanged {
+            path: shown.to_owned(),
+            actual,
+            recorded: record.sha256.clone(),
+        });
+    }
+    writer.write_all(&bytes).map_err(|source| StageError::Copy {
+        path: shown.to_owned(),
+        source,
+    })
+}
+
 /// An I/O error while writing `path`.
 fn write_error(path: &Path, context: &Context) -> impl FnOnce(io::Error) -> StageError {
     let path = PathBuf::from(context.display(path));
@@ -396,8 +600,8 @@ fn copy_verified(
     for (artifact, copies) in manifest.artifacts.iter().zip(sources) {
         let target = dir.join(&artifact.file_name);
         let mut kept = None;
-        first_matching(copies, context, |source, shown| {
-            if target.canonicalize().ok() == source.canonicalize().ok() {
+        let chosen = first_matching(copies, context, |source, shown| {
+            if same_file(&target, source) {
                 // Staging in place: verify without copying.
                 return copy_checked(artifact, source, shown, io::sink());
             }
@@ -408,6 +612,18 @@ fn copy_verified(
             Ok(())
         })?;
         if let Some(temporary) = kept {
+            staged.push((temporary, target));
+        }
+        for (record, source) in attestation_sources(artifact, chosen, copies, context)? {
+            let target = dir.join(&record.file_name);
+            let shown = PathBuf::from(context.display(&source));
+            if same_file(&target, &source) {
+                copy_attestation(record, &source, &shown, io::sink())?;
+                continue;
+            }
+            let mut temporary =
+                tempfile::NamedTempFile::new_in(dir).map_err(write_error(dir, context))?;
+            copy_attestation(record, &source, &shown, temporary.as_file_mut())?;
             staged.push((temporary, target));
         }
     }
@@ -455,6 +671,12 @@ fn zip_verified(
             .map_err(zip_error)?;
         let shown = PathBuf::from(context.display(source));
         copy_checked(artifact, source, &shown, &mut zip)?;
+        for (record, source) in attestation_sources(artifact, source, copies, context)? {
+            zip.start_file(record.file_name.as_str(), options)
+                .map_err(zip_error)?;
+            let shown = PathBuf::from(context.display(&source));
+            copy_attestation(record, &source, &shown, &mut zip)?;
+        }
     }
     zip.start_file(
         manifest_name,

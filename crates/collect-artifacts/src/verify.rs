@@ -1,16 +1,19 @@
 //! `verify`: check a directory against a manifest, anywhere and offline. The phases:
-//! find the directory, check every listed file (and list the unlisted), report each
-//! mismatch against its file, then conclude with one verdict.
+//! find the directory, check every listed file (and list the unlisted), re-verify the
+//! attestations the manifest records, check the signers `--require-attested-by` demands,
+//! report each mismatch against its file, then conclude with one verdict.
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use custody_attest::Identity;
 use custody_cli::Diagnose;
 use custody_cli::manifests::load_manifest;
-use custody_manifest::{DirReport, FileCheck, ManifestError, verify_dir};
+use custody_manifest::{Artifact, DirReport, FileCheck, Manifest, ManifestError, verify_dir};
 use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
 use crate::VerifyArgs;
+use crate::attest::{self, FileAttestations, Trust, TrustError};
 use custody_cli::OutputError;
 use custody_output::safe::one_line;
 
@@ -28,6 +31,8 @@ pub(crate) enum VerifyError {
         source: io::Error,
     },
     #[error(transparent)]
+    Trust(#[from] TrustError),
+    #[error(transparent)]
     Output(#[from] OutputError),
 }
 
@@ -36,6 +41,7 @@ impl Diagnose for VerifyError {
         match self {
             Self::Manifest(error) => error.exit_status(),
             Self::NotADirectory { .. } | Self::Scan { .. } => ExitStatus::Input,
+            Self::Trust(error) => error.exit_status(),
             Self::Output(error) => error.exit_status(),
         }
     }
@@ -47,13 +53,14 @@ impl Diagnose for VerifyError {
                 Some("pass the directory holding the artifacts".to_owned())
             }
             Self::Scan { .. } => None,
+            Self::Trust(error) => Diagnose::hint(error),
             Self::Output(error) => Diagnose::hint(error),
         }
     }
 }
 
 /// What the check found, in numbers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Verdict {
     /// Files the manifest lists.
     total: usize,
@@ -61,11 +68,20 @@ struct Verdict {
     failed: usize,
     /// Unlisted files present, when `--strict` makes them fail the check.
     refused_unlisted: usize,
+    /// Recorded attestation files checked.
+    attestations: usize,
+    /// Recorded attestation files missing, changed or no longer verifying.
+    failed_attestations: usize,
+    /// Wheels and sdists without a verified attestation by a `--require-attested-by`.
+    unattested: usize,
 }
 
 impl Verdict {
     fn is_ok(self) -> bool {
-        self.failed == 0 && self.refused_unlisted == 0
+        self.failed == 0
+            && self.refused_unlisted == 0
+            && self.failed_attestations == 0
+            && self.unattested == 0
     }
 }
 
@@ -84,7 +100,26 @@ pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> Result<ExitSta
         dir: context.display(&dir).into(),
         source,
     })?;
-    let verdict = report_findings(&report, args.strict, context)?;
+    let mut verdict = report_findings(&report, args.strict, context)?;
+    let records = manifest
+        .artifacts
+        .iter()
+        .any(|a| !a.attestations.is_empty());
+    let trust = if records || !args.required_signers.is_empty() {
+        let trust = args.trust.load(context)?;
+        trust.announce(context).map_err(OutputError::from)?;
+        Some(trust)
+    } else {
+        None
+    };
+    let checks = trust
+        .as_ref()
+        .map(|trust| reverify_all(&manifest, &report, trust))
+        .unwrap_or_default();
+    report_attestations(&checks, &mut verdict, context)?;
+    let unattested = unattested(&checks, &args.required_signers);
+    verdict.unattested = unattested.len();
+    report_unattested(&unattested, &args.required_signers, context)?;
     if context.out.is_json() {
         let value = serde_json::json!({
             "ok": verdict.is_ok(),
@@ -93,10 +128,135 @@ pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> Result<ExitSta
             "dir": context.display(&dir),
             "entries": report.entries,
             "unlisted": report.unlisted.iter().map(|p| context.display(p)).collect::<Vec<_>>(),
+            "trust_root": trust.as_ref().map(|t| &t.name),
+            "attestations": attestations_json(&checks, context),
+            "required_signers": args.required_signers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "unattested": unattested.iter().map(|c| &c.artifact.file_name).collect::<Vec<_>>(),
         });
         context.out.json(&value).map_err(OutputError::from)?;
     }
     Ok(conclude(verdict, &manifest_path, args.shallow, context)?)
+}
+
+/// The recorded attestations of one listed file, re-verified.
+#[derive(Debug)]
+struct AttestationCheck<'a> {
+    artifact: &'a Artifact,
+    /// Where the file was found; `None` when it was missing or did not match, and its
+    /// attestations were then not checked.
+    path: Option<PathBuf>,
+    found: FileAttestations,
+}
+
+/// Re-verifies the recorded attestations of every listed file that matched, in
+/// parallel: beside the file, unchanged, still verifying for it, as recorded.
+fn reverify_all<'a>(
+    manifest: &'a Manifest,
+    report: &DirReport,
+    trust: &Trust,
+) -> Vec<AttestationCheck<'a>> {
+    use rayon::prelude::*;
+    manifest
+        .artifacts
+        .par_iter()
+        .zip(&report.entries)
+        .map(|(artifact, entry)| {
+            let path = entry.path.clone().filter(|_| entry.check.is_ok());
+            let found = path
+                .as_deref()
+                .map_or_else(FileAttestations::default, |path| {
+                    attest::reverify_recorded(
+                        &artifact.attestations,
+                        &[path],
+                        &artifact.file_name,
+                        &artifact.digests.sha256,
+                        trust,
+                    )
+                });
+            AttestationCheck {
+                artifact,
+                path,
+                found,
+            }
+        })
+        .collect()
+}
+
+/// One error per recorded attestation that failed, counted into `verdict`.
+fn report_attestations(
+    checks: &[AttestationCheck<'_>],
+    verdict: &mut Verdict,
+    context: &mut Context,
+) -> Result<(), OutputError> {
+    for check in checks {
+        verdict.attestations += check.found.found;
+        verdict.failed_attestations += check.found.refusals.len();
+        let location = check.location(context);
+        for refusal in &check.found.refusals {
+            let diagnostic =
+                attest::refusal_diagnostic(&check.artifact.file_name, &location, refusal);
+            context.out.error(&diagnostic)?;
+        }
+    }
+    Ok(())
+}
+
+impl AttestationCheck<'_> {
+    /// Where the file is, as shown (its name when it was not found).
+    fn location(&self, context: &Context) -> String {
+        self.path
+            .as_ref()
+            .map_or_else(|| self.artifact.file_name.clone(), |p| context.display(p))
+    }
+}
+
+/// The wheels and sdists no verified attestation by any of `signers` vouches for (none
+/// when no signer is required).
+fn unattested<'c, 'a>(
+    checks: &'c [AttestationCheck<'a>],
+    signers: &[Identity],
+) -> Vec<&'c AttestationCheck<'a>> {
+    if signers.is_empty() {
+        return Vec::new();
+    }
+    checks
+        .iter()
+        .filter(|check| attest::is_distribution(check.artifact.kind))
+        .filter(|check| !attest::attested_by(&check.found, signers))
+        .collect()
+}
+
+/// One error per file `--require-attested-by` refuses, naming the signers found.
+fn report_unattested(
+    unattested: &[&AttestationCheck<'_>],
+    signers: &[Identity],
+    context: &mut Context,
+) -> Result<(), OutputError> {
+    for check in unattested {
+        let diagnostic = attest::unattested_diagnostic(
+            &check.artifact.file_name,
+            &check.location(context),
+            &check.found,
+            signers,
+        );
+        context.out.error(&diagnostic)?;
+    }
+    Ok(())
+}
+
+/// Every recorded attestation checked, for `--json`, each naming its `artifact`.
+fn attestations_json(checks: &[AttestationCheck<'_>], context: &Context) -> Vec<serde_json::Value> {
+    checks
+        .iter()
+        .flat_map(|check| {
+            attest::found_json(&check.found, context)
+                .into_iter()
+                .map(|mut value| {
+                    value["artifact"] = check.artifact.file_name.clone().into();
+                    value
+                })
+        })
+        .collect()
 }
 
 /// Where the files are: `dir` as given, or the manifest's directory.
@@ -159,6 +319,7 @@ fn report_findings(
         total: report.entries.len(),
         failed,
         refused_unlisted: if strict { report.unlisted.len() } else { 0 },
+        ..Verdict::default()
     })
 }
 
@@ -174,6 +335,9 @@ fn conclude(
         total,
         failed,
         refused_unlisted,
+        attestations,
+        failed_attestations,
+        unattested,
     } = verdict;
     if verdict.is_ok() {
         let depth = if shallow {
@@ -181,18 +345,43 @@ fn conclude(
         } else {
             "sizes, digests and contents"
         };
+        let attested = if attestations > 0 {
+            format!(" and {attestations} attestation file(s)")
+        } else {
+            String::new()
+        };
         context.out.status(
             "Verified",
-            &format!("{total} file(s) against `{shown}` ({depth} match)"),
+            &format!("{total} file(s){attested} against `{shown}` ({depth} match)"),
         )?;
         context.out.set_output("verified", "true")?;
         return Ok(ExitStatus::Success);
     }
-    let mut message = format!("{failed} of {total} file(s) do not match `{shown}`");
-    if refused_unlisted > 0 {
-        message.push_str(&format!(
-            ", and {refused_unlisted} unlisted file(s) are present (--strict)"
+    let mut findings = Vec::new();
+    if failed > 0 {
+        findings.push(format!(
+            "{failed} of {total} file(s) do not match `{shown}`"
         ));
+    }
+    if failed_attestations > 0 {
+        findings.push(format!(
+            "{failed_attestations} of {attestations} recorded attestation file(s) fail"
+        ));
+    }
+    if unattested > 0 {
+        findings.push(format!(
+            "{unattested} file(s) are not attested by the required signer (--require-attested-by)"
+        ));
+    }
+    if refused_unlisted > 0 {
+        let and = if findings.is_empty() { "" } else { "and " };
+        findings.push(format!(
+            "{and}{refused_unlisted} unlisted file(s) are present (--strict)"
+        ));
+    }
+    let mut message = findings.join(", ");
+    if failed == 0 {
+        message = format!("`{shown}`: {message}");
     }
     context.out.error(&Diagnostic::new(message))?;
     context.out.set_output("verified", "false")?;

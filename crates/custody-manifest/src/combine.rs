@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use custody_dist::ArtifactKind;
 use thiserror::Error;
 
-use crate::model::{Artifact, Job, Manifest, Selection};
+use crate::model::{Artifact, AttestationRecord, Job, Manifest, Selection};
 
 #[derive(Debug, Error)]
 pub enum CombineError {
@@ -44,7 +44,8 @@ impl CombineError {
 }
 
 /// Merges manifests: jobs are united, artifacts with the same file name must be the
-/// same file (size and every digest), and then list every job that produced them.
+/// same file (size and every digest), and then list every job that produced them and
+/// every attestation any job verified for them.
 pub fn merge(generator: &str, manifests: &[(PathBuf, Manifest)]) -> Result<Manifest, CombineError> {
     if manifests.is_empty() {
         return Err(CombineError::NothingToMerge);
@@ -75,6 +76,7 @@ pub fn merge(generator: &str, manifests: &[(PathBuf, Manifest)]) -> Result<Manif
                             existing.jobs.push(job.clone());
                         }
                     }
+                    unite_attestations(&mut existing.attestations, &artifact.attestations);
                 }
             }
         }
@@ -85,6 +87,22 @@ pub fn merge(generator: &str, manifests: &[(PathBuf, Manifest)]) -> Result<Manif
         artifacts.into_values().map(|(_, a)| a).collect(),
         None,
     ))
+}
+
+/// Adds the attestations of the same file found by another job. One attestation file
+/// (by its sha256) downloaded by two jobs is recorded once; different attestations of
+/// the file (a publish and a SLSA one, or two signings) are all kept.
+fn unite_attestations(existing: &mut Vec<AttestationRecord>, more: &[AttestationRecord]) {
+    for record in more {
+        let known = existing.iter().any(|r| {
+            r.sha256 == record.sha256
+                && r.predicate_type == record.predicate_type
+                && r.log_index == record.log_index
+        });
+        if !known {
+            existing.push(record.clone());
+        }
+    }
 }
 
 /// Selects the artifacts produced by a job whose labels match every criterion, of the

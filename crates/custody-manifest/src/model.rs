@@ -94,6 +94,66 @@ pub struct Artifact {
     pub warnings: Vec<Problem>,
     /// Ids of the jobs that produced this exact file.
     pub jobs: Vec<String>,
+    /// The PEP 740 attestations found beside the file and verified against it when it
+    /// was collected, sorted by file name. Absent in manifests that record none (and in
+    /// every manifest written before attestations were recorded).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attestations: Vec<AttestationRecord>,
+}
+
+/// Where PEP 740 attestations of a file are kept beside it: `<file><suffix>`.
+/// `pypi-attestations` writes the first two; the last is PyPI's integrity-API answer
+/// (the provenance object, holding every publisher's attestations).
+pub const ATTESTATION_SUFFIXES: [&str; 3] =
+    [".publish.attestation", ".slsa.attestation", ".provenance"];
+
+/// If `file_name` names an attestation file, the name of the file it attests.
+pub fn attested_file_name(file_name: &str) -> Option<&str> {
+    ATTESTATION_SUFFIXES.iter().find_map(|suffix| {
+        file_name
+            .strip_suffix(suffix)
+            .filter(|attested| !attested.is_empty())
+    })
+}
+
+/// One PEP 740 attestation of an artifact: the file it is kept in, and what verifying it
+/// (signature, certificate chain to the Sigstore trust root, transparency-log inclusion,
+/// subject name and sha256 equal to the artifact's) established about who signed it.
+/// A provenance file holds several attestations: each is one record, all naming it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AttestationRecord {
+    /// The attestation file, beside the artifact (`<file>.publish.attestation`,
+    /// `<file>.slsa.attestation` or `<file>.provenance`).
+    pub file_name: String,
+    /// The sha256 of the attestation file (hex).
+    pub sha256: String,
+    /// The in-toto predicate type (`https://docs.pypi.org/attestations/publish/v1`,
+    /// `https://slsa.dev/provenance/v1`).
+    pub predicate_type: String,
+    /// The signer: the signing certificate's subject alternative name (a workflow URI
+    /// for CI identities, an email address for people).
+    pub identity: String,
+    /// The OIDC issuer that vouched for the signer.
+    pub issuer: String,
+    /// The certificate's Source Repository URI, for CI identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_repository: Option<String>,
+    /// The certificate's Build Config URI (the workflow file at a ref), for CI identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_config: Option<String>,
+    /// The certificate's Source Repository Ref (`refs/tags/v1.0`), for CI identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ref: Option<String>,
+    /// The certificate's Source Repository Digest (the commit built), for CI identities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_digest: Option<String>,
+    /// The entry's index in the transparency log (Rekor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    /// When the transparency log integrated the entry (RFC 3339, UTC), as its signed
+    /// entry timestamp proves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrated_time: Option<String>,
 }
 
 impl Artifact {
@@ -117,6 +177,7 @@ impl Artifact {
                 .cloned()
                 .collect(),
             jobs: vec![job.to_owned()],
+            attestations: Vec::new(),
         }
     }
 }
@@ -212,7 +273,8 @@ impl ManifestError {
 }
 
 impl Manifest {
-    /// A new, sealed manifest. Artifacts are sorted by file name.
+    /// A new, sealed manifest. Artifacts are sorted by file name, and so are the
+    /// attestations of each (then by log index: a provenance file holds several).
     pub fn new(
         generator: &str,
         jobs: Vec<Job>,
@@ -220,6 +282,11 @@ impl Manifest {
         selection: Option<Selection>,
     ) -> Self {
         artifacts.sort_by(|a, b| a.file_name.cmp(&b.file_name));
+        for artifact in &mut artifacts {
+            artifact
+                .attestations
+                .sort_by(|a, b| (&a.file_name, a.log_index).cmp(&(&b.file_name, b.log_index)));
+        }
         let mut manifest = Self {
             manifest_version: MANIFEST_VERSION,
             generator: generator.to_owned(),
@@ -283,6 +350,17 @@ impl Manifest {
 
     pub fn artifact(&self, file_name: &str) -> Option<&Artifact> {
         self.artifacts.iter().find(|a| a.file_name == file_name)
+    }
+
+    /// Whether a file of this name belongs to the manifest: an artifact it lists, or an
+    /// attestation file of one (recorded, or only lying beside it).
+    pub fn accounts_for(&self, file_name: &str) -> bool {
+        self.artifact(file_name).is_some()
+            || attested_file_name(file_name).is_some_and(|a| self.artifact(a).is_some())
+            || self
+                .artifacts
+                .iter()
+                .any(|a| a.attestations.iter().any(|r| r.file_name == file_name))
     }
 
     pub fn job(&self, id: &str) -> Option<&Job> {

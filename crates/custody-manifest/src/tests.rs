@@ -300,6 +300,128 @@ fn check_file_compares_size_before_hashing() {
     );
 }
 
+/// A record as `collect` writes it for a verified attestation of `file_name`.
+fn record(file_name: &str, suffix: &str, sha256: &str, log_index: u64) -> AttestationRecord {
+    AttestationRecord {
+        file_name: format!("{file_name}{suffix}"),
+        sha256: sha256.to_owned(),
+        predicate_type: "https://docs.pypi.org/attestations/publish/v1".to_owned(),
+        identity: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.0".to_owned(),
+        issuer: "https://token.actions.githubusercontent.com".to_owned(),
+        source_repository: Some("https://github.com/o/r".to_owned()),
+        build_config: None,
+        source_ref: Some("refs/tags/v1.0".to_owned()),
+        source_digest: None,
+        log_index: Some(log_index),
+        integrated_time: Some("2024-05-01T12:00:00Z".to_owned()),
+    }
+}
+
+#[test]
+fn manifests_without_attestations_keep_their_digest_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(&[wheel], &[]);
+    let text = manifest.to_json();
+    // Written before attestations were recorded: no such key, and the seal over it holds.
+    assert!(!text.contains("attestations"), "{text}");
+    let loaded = Manifest::from_json(&text, Path::new("old.json")).unwrap();
+    assert!(loaded.artifacts[0].attestations.is_empty());
+
+    let mut attested = manifest.clone();
+    attested.artifacts[0].attestations = vec![record(
+        "demo-1.0-py3-none-any.whl",
+        ".publish.attestation",
+        &"a".repeat(64),
+        7,
+    )];
+    attested.seal();
+    assert_ne!(attested.digest, manifest.digest);
+    let reloaded = Manifest::from_json(&attested.to_json(), Path::new("m.json")).unwrap();
+    assert_eq!(reloaded, attested);
+    // The record is part of the seal: changing the signer is caught on load.
+    let edited = attested
+        .to_json()
+        .replace("github.com/o/r/", "github.com/evil/r/");
+    let error = Manifest::from_json(&edited, Path::new("m.json")).unwrap_err();
+    assert!(matches!(error, ManifestError::Tampered { .. }), "{error}");
+}
+
+#[test]
+fn merge_unites_the_attestations_of_one_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let name = "demo-1.0-py3-none-any.whl";
+    let publish = record(name, ".publish.attestation", &"a".repeat(64), 7);
+    let slsa = record(name, ".slsa.attestation", &"b".repeat(64), 3);
+    let mut a = collect(std::slice::from_ref(&wheel), &[("python", "3.7")]);
+    a.artifacts[0].attestations = vec![publish.clone()];
+    a.seal();
+    let mut b = collect(std::slice::from_ref(&wheel), &[("python", "3.8")]);
+    b.artifacts[0].attestations = vec![publish.clone(), slsa.clone()];
+    b.seal();
+    let c = collect(&[wheel], &[("python", "3.9")]);
+    let merged = merge("test", &[("a".into(), a), ("b".into(), b), ("c".into(), c)]).unwrap();
+    let artifact = merged.artifact(name).unwrap();
+    assert_eq!(artifact.jobs.len(), 3);
+    assert_eq!(artifact.attestations, vec![publish, slsa]);
+    // Select keeps them as they are.
+    let release = select("test", &merged, &labels(&[("python", "3.9")]), &[]).unwrap();
+    assert_eq!(release.artifacts[0].attestations, artifact.attestations);
+}
+
+#[test]
+fn attestation_files_beside_listed_artifacts_are_not_unlisted() {
+    let dir = tempfile::tempdir().unwrap();
+    let wheel = WheelBuilder::new("demo", "1.0").build(dir.path());
+    let manifest = collect(&[wheel], &[]);
+    for name in [
+        "demo-1.0-py3-none-any.whl.publish.attestation",
+        "demo-1.0-py3-none-any.whl.slsa.attestation",
+        "demo-1.0-py3-none-any.whl.provenance",
+        "other-1.0.tar.gz.publish.attestation",
+        ".publish.attestation",
+    ] {
+        fs_err::write(dir.path().join(name), b"{}").unwrap();
+    }
+    let report = verify_dir(
+        &manifest,
+        dir.path(),
+        &[],
+        false,
+        &Limits::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert!(report.all_ok(), "{report:?}");
+    assert_eq!(
+        report.unlisted,
+        vec![
+            dir.path().join(".publish.attestation"),
+            dir.path().join("other-1.0.tar.gz.publish.attestation"),
+        ]
+    );
+}
+
+#[test]
+fn attested_file_names_strip_one_known_suffix() {
+    assert_eq!(
+        attested_file_name("a-1.0.tar.gz.publish.attestation"),
+        Some("a-1.0.tar.gz")
+    );
+    assert_eq!(
+        attested_file_name("a-1.0.tar.gz.slsa.attestation"),
+        Some("a-1.0.tar.gz")
+    );
+    assert_eq!(
+        attested_file_name("a-1.0.tar.gz.provenance"),
+        Some("a-1.0.tar.gz")
+    );
+    assert_eq!(attested_file_name("a-1.0.tar.gz.attestation"), None);
+    assert_eq!(attested_file_name("a-1.0.tar.gz"), None);
+    assert_eq!(attested_file_name(".provenance"), None);
+}
+
 fn check_committed_schema(name: &str, schema: &serde_json::Value) {
     let path = custody_test_support::workspace_root()
         .join("docs/schemas")

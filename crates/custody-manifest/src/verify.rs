@@ -177,7 +177,8 @@ pub struct EntryReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct DirReport {
     pub entries: Vec<EntryReport>,
-    /// Files in the directory the manifest does not list.
+    /// Files in the directory the manifest does not account for (attestation files
+    /// beside a listed artifact are accounted for: see [`Manifest::accounts_for`]).
     pub unlisted: Vec<PathBuf>,
 }
 
@@ -257,7 +258,7 @@ pub fn verify_dir(
     let entries = entries.into_iter().collect::<std::io::Result<Vec<_>>>()?;
     let unlisted = index
         .iter()
-        .filter(|(name, _)| manifest.artifact(name).is_none())
+        .filter(|(name, _)| !manifest.accounts_for(name))
         .flat_map(|(_, paths)| paths.iter().cloned())
         .collect();
     Ok(DirReport { entries, unlisted })

@@ -283,6 +283,14 @@ fn help_shows_examples_and_exit_codes() {
         help.contains("Examples:") && help.contains("collect-artifacts verify --manifest"),
         "{help}"
     );
+    for example in [
+        "--require-attestations",
+        "--identity 'github:OWNER/REPO/.github/workflows/release.yml@refs/tags/v*'",
+        "--require-attested-by github:OWNER/REPO/.github/workflows/release.yml",
+        "collect-artifacts verify-attestations dist/*.whl",
+    ] {
+        assert!(help.contains(example), "{example}\n{help}");
+    }
     assert!(
         help.contains("Exit codes:\n  0  success\n  1  the step's \"no\""),
         "{help}"

@@ -1,6 +1,7 @@
 //! `collect-artifacts` run as a real binary in its own temporary directory, with a
 //! controlled environment: exit code, stdout, stderr and files checked together.
 
+mod attestations;
 mod ci;
 mod collect;
 mod merge_select;

@@ -107,7 +107,10 @@ fn unlisted_files_warn_and_fail_only_when_strict() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("and 1 unlisted file(s) are present (--strict)"));
+    assert!(
+        stderr_of(&output)
+            .contains("error: `dist/manifest.json`: 1 unlisted file(s) are present (--strict)")
+    );
 }
 
 #[test]
