@@ -3,18 +3,22 @@
 //! with size and sha256, the source build), takes a decision — typed on a terminal, a
 //! decision file dropped into a directory, or `approve`/`deny` comments on a GitHub
 //! issue — and writes an approval record that names the manifest by its digest, which
-//! `publish-pypi --approval` requires.
+//! `publish-pypi --approval` requires. Where the job has a Sigstore identity, the record
+//! is signed too (`<record>.sigstore.json`), for `publish-pypi --approval-signed-by`.
 
 mod github;
 mod plan;
 mod poll;
 mod release;
+mod sign;
 mod wait;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+use custody_cli::handoff::{self, Signature};
+use custody_cli::sigstore::SigstoreArgs;
 use custody_cli::{Diagnose, GlobalArgs, HasGlobal, OutputError, StepResult, after_help};
 use custody_manifest::{Approval, Decision, Manifest};
 use custody_output::{Context, ExitStatus};
@@ -24,6 +28,11 @@ use crate::plan::{Plan, Source};
 use crate::poll::Polling;
 use crate::release::{Release, describe};
 use crate::wait::WaitError;
+
+pub use crate::sign::Sign;
+
+/// The variable `--sign` reads.
+pub const CUSTODY_SIGN_APPROVAL: &str = "CUSTODY_SIGN_APPROVAL";
 
 /// The `generator` recorded in approval records.
 pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
@@ -40,6 +49,12 @@ pub const GENERATOR: &str = concat!("approve-gate ", env!("CARGO_PKG_VERSION"));
 /// Azure's ManualValidation task or environment approvals), --show puts the release in
 /// front of the reviewers before that gate, and --approved-by records its decision
 /// afterwards, refusing a manifest other than the one --show displayed.
+///
+/// In a job with a Sigstore identity (GitHub Actions with `id-token: write`, GitLab CI
+/// with SIGSTORE_ID_TOKEN) the record is signed: --out's file plus `.sigstore.json`, a
+/// Sigstore bundle over its exact bytes, which publish-pypi --approval-signed-by
+/// requires. A person can sign a record with any Sigstore client instead:
+/// `python -m sigstore sign approval.json` writes approval.json.sigstore.json.
 #[derive(Debug, Parser)]
 #[command(name = "approve-gate", version, after_long_help = after_help(EXAMPLES))]
 // Doc comments are the --help text.
@@ -98,6 +113,12 @@ pub struct Cli {
     /// What silence means when the timeout passes.
     #[arg(long, value_enum, default_value_t = OnTimeout::Reject)]
     pub on_timeout: OnTimeout,
+    /// Sign the record with this job's Sigstore identity (`<out>.sigstore.json`, logged
+    /// in Rekor): auto signs when the job has an identity, on fails without one.
+    #[arg(long, value_enum, env = CUSTODY_SIGN_APPROVAL, default_value_t = Sign::Auto)]
+    pub sign: Sign,
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
     #[command(flatten)]
     pub global: GlobalArgs,
 }
@@ -117,6 +138,9 @@ const EXAMPLES: &str = "  # On a terminal: type the version to approve
   approve-gate --manifest release.json --show
   approve-gate --manifest release.json --out approval.json \\
       --approved-by \"$APPROVER\" --manifest-digest \"$DIGEST_SHOWN\"
+
+  # A person signs a record with their own identity (any Sigstore client)
+  python -m sigstore sign approval.json      # writes approval.json.sigstore.json
 ";
 
 impl HasGlobal for Cli {
@@ -245,6 +269,7 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         }
         Plan::Decide { source, out } => (source, out),
     };
+    let signer = sign::signer(&cli, context)?;
     context
         .out
         .info(&describe(&release.manifest, false))
@@ -252,8 +277,20 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     let outcome = decide(source, &cli, &release.manifest, context)?
         .unwrap_or_else(|| Outcome::silence(cli.on_timeout, cli.timeout));
     let record = outcome.record(&release.manifest);
+    // A signature beside the path signs an earlier record's bytes.
+    handoff::remove_stale(&out_path, context)?;
     record.write(&out_path)?;
-    Ok(report(&outcome, &record, &out_path, context)?)
+    let signature = match &signer {
+        Some(identity) => Some(sign::sign_record(&out_path, &cli, identity, context)?),
+        None => None,
+    };
+    Ok(report(
+        &outcome,
+        &record,
+        &out_path,
+        signature.as_ref(),
+        context,
+    )?)
 }
 
 /// Why no decision could be taken: the source that failed says.
@@ -304,6 +341,7 @@ fn report(
     outcome: &Outcome,
     record: &Approval,
     path: &Path,
+    signature: Option<&Signature>,
     context: &mut Context,
 ) -> Result<ExitStatus, OutputError> {
     let shown = context.display(path);
@@ -319,8 +357,9 @@ fn report(
     } else {
         outcome.by.join(", ")
     };
+    let signed = signature.map_or_else(String::new, |s| format!(", signed by {}", s.signer()));
     let text = format!(
-        "by {who} ({}); record written to `{shown}`",
+        "by {who} ({}); record written to `{shown}`{signed}",
         outcome.channel.as_str()
     );
     let (word, status) = match outcome.decision {

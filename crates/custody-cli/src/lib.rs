@@ -5,10 +5,12 @@
 //! with their cause chain and hint, and maps everything to the shared exit codes.
 
 mod failure;
+pub mod handoff;
 pub mod inputs;
 pub mod manifests;
 pub mod problems;
 mod progress;
+pub mod sigstore;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -64,8 +64,12 @@ pub(crate) fn pyversion(inspection: &Inspection) -> String {
     }
 }
 
-/// Every text field of the upload form, in twine's order.
-pub(crate) fn fields(inspection: &Inspection) -> Vec<(&'static str, String)> {
+/// Every text field of the upload form, in twine's order; `attestations` is the JSON
+/// list of PEP 740 attestations (twine's `--attestations`), after the sha256 digest.
+pub(crate) fn fields(
+    inspection: &Inspection,
+    attestations: Option<&str>,
+) -> Vec<(&'static str, String)> {
     let mut fields: Vec<(&'static str, String)> = vec![
         (":action", "file_upload".to_owned()),
         ("protocol_version", "1".to_owned()),
@@ -97,6 +101,9 @@ pub(crate) fn fields(inspection: &Inspection) -> Vec<(&'static str, String)> {
         fields.push(("description", description.to_owned()));
     }
     fields.push(("sha256_digest", inspection.digests.sha256.clone()));
+    if let Some(attestations) = attestations {
+        fields.push(("attestations", attestations.to_owned()));
+    }
     if let Some(md5) = &inspection.digests.md5 {
         fields.push(("md5_digest", md5.clone()));
     }
@@ -132,7 +139,7 @@ mod tests {
             .unwrap();
             let metadata = inspection.metadata.as_ref().unwrap();
             assert!(!metadata.values("License-File").is_empty(), "{name}");
-            let sent: Vec<String> = fields(&inspection)
+            let sent: Vec<String> = fields(&inspection, None)
                 .into_iter()
                 .filter(|(field, _)| *field == "license_file")
                 .map(|(_, value)| value)

@@ -10,6 +10,7 @@ mod form;
 mod index;
 mod plan;
 mod preflight;
+mod provenance;
 mod report;
 mod send;
 mod trusted;
@@ -20,11 +21,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use custody_cli::StepResult;
+use custody_cli::sigstore::SigstoreArgs;
 use custody_cli::{GlobalArgs, HasGlobal, after_help};
 use custody_output::Context;
 
 /// Where files go when no repository URL is given.
 pub const PYPI_UPLOAD_URL: &str = "https://upload.pypi.org/legacy/";
+
+/// The variable `--approval-signed-by` reads (comma-separated).
+pub const CUSTODY_APPROVAL_SIGNED_BY: &str = "CUSTODY_APPROVAL_SIGNED_BY";
+
+/// The variable `--attestations` reads.
+pub const CUSTODY_ATTESTATIONS: &str = "CUSTODY_ATTESTATIONS";
 
 /// Upload wheels and sdists to PyPI or a compatible index, exactly as verified and approved.
 ///
@@ -53,11 +61,20 @@ const EXAMPLES: &str =
   # or TWINE_USERNAME/TWINE_PASSWORD, or trusted publishing on GitHub Actions or GitLab CI)
   publish-pypi --manifest release/release.json --approval approval.json
 
+  # ... and the approval must be signed (approval.json.sigstore.json) by the approving
+  # workflow, or by a person with `python -m sigstore sign approval.json`
+  publish-pypi --manifest release.json --approval approval.json \\
+      --approval-signed-by github:octo/sample/.github/workflows/release.yml@refs/tags/v* \\
+      --approval-signed-by email:release-manager@example.com
+
   # Without a manifest, like `twine upload`
   publish-pypi dist/*
 
   # To TestPyPI or a private index; see what would happen first
   publish-pypi --manifest release.json --repository-url https://test.pypi.org/legacy/ --dry-run
+
+  # Sign PEP 740 attestations also for a password upload (kept beside the files)
+  publish-pypi dist/* --attestations on
 
   # Only the pre-flight check (no network)
   publish-pypi check dist/*
@@ -119,6 +136,20 @@ pub enum TrustedPublishing {
     Never,
 }
 
+/// When to make PEP 740 attestations: Sigstore-signed statements, one per file, that
+/// this CI job published it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Attestations {
+    /// With trusted publishing from GitHub Actions or GitLab CI, where PyPI takes them
+    /// (as the PyPI publishing action does).
+    Auto,
+    /// Whenever the job has a Sigstore identity; fail when it has none. They are sent
+    /// to the index only with trusted publishing, and kept beside the files always.
+    On,
+    /// Never.
+    Off,
+}
+
 // Doc comments are the --help text: plain words and URLs, not Markdown.
 #[allow(clippy::doc_markdown)]
 #[derive(Debug, Clone, Args)]
@@ -129,6 +160,18 @@ pub struct UploadArgs {
     /// exactly this manifest (same digest).
     #[arg(long, value_name = "FILE", requires = "manifest")]
     pub approval: Option<PathBuf>,
+    /// Require the approval record to be signed (`<approval>.sigstore.json` beside it, a
+    /// Sigstore bundle over its exact bytes, verified with --sigstore-trust-root) by ID:
+    /// `github:OWNER/REPO/.github/workflows/FILE.yml[@REF]`, `gitlab:GROUP/PROJECT//PATH`
+    /// or `email:ADDRESS[@ISSUER]`. Repeat for several; any one may have signed.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "approval",
+        env = CUSTODY_APPROVAL_SIGNED_BY,
+        value_delimiter = ','
+    )]
+    pub approval_signed_by: Vec<custody_attest::Identity>,
     /// The upload URL. Default: TWINE_REPOSITORY_URL, else https://upload.pypi.org/legacy/.
     #[arg(long, value_name = "URL")]
     pub repository_url: Option<String>,
@@ -157,9 +200,18 @@ pub struct UploadArgs {
     /// index already has, and conflicts are found only by the index, if at all.
     #[arg(long)]
     pub no_index_check: bool,
-    /// Do everything but the upload: checks, credentials, the index lookup.
+    /// Do everything but the upload: checks, credentials, the index lookup. Nothing is
+    /// signed either: signing writes to a public transparency log.
     #[arg(long)]
     pub dry_run: bool,
+    /// PEP 740 attestations: `<file>.publish.attestation` signed with this job's Sigstore
+    /// identity, kept beside each file, uploaded with it under trusted publishing. One
+    /// already there is reused when it verifies for this file and this job, and a
+    /// `<file>.slsa.attestation` that verifies is uploaded too.
+    #[arg(long, value_enum, env = CUSTODY_ATTESTATIONS, default_value_t = Attestations::Auto)]
+    pub attestations: Attestations,
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
 }
 
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {

@@ -1,11 +1,15 @@
 //! What will be published, checked before anything leaves: the files of the manifest
 //! (or the command line), each re-hashed and compared with the manifest, verified inside
 //! and run through the pre-flight check. Only a plan without errors is uploaded.
+//! An approval record is checked first: its seal, that it approves this manifest, and,
+//! with --approval-signed-by, its Sigstore signature and who made it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use custody_attest::Identity;
 use custody_cli::Diagnose;
+use custody_cli::handoff::{self, HandoffError};
 use custody_cli::inputs::{self, InputError};
 use custody_cli::manifests::{load_approval, load_manifest};
 use custody_dist::digest::first_mismatch;
@@ -16,7 +20,7 @@ use custody_output::{Context, ExitStatus};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::{PYPI_UPLOAD_URL, Selection, preflight};
+use crate::{PYPI_UPLOAD_URL, Selection, UploadArgs, preflight};
 
 /// Why there is no plan to publish: the selection, the manifest or the approval is
 /// wrong, or a file cannot be read.
@@ -46,6 +50,8 @@ pub(crate) enum PrepareError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    ApprovalSignature(#[from] HandoffError),
 }
 
 impl Diagnose for PrepareError {
@@ -60,6 +66,7 @@ impl Diagnose for PrepareError {
             Self::Inputs(error) => error.exit_status(),
             Self::Manifest(error) => error.exit_status(),
             Self::Approval(error) => error.exit_status(),
+            Self::ApprovalSignature(error) => error.exit_status(),
         }
     }
 
@@ -83,6 +90,7 @@ impl Diagnose for PrepareError {
             Self::Inputs(error) => error.hint(),
             Self::Manifest(error) => error.hint(),
             Self::Approval(error) => error.hint(),
+            Self::ApprovalSignature(error) => Diagnose::hint(error),
         }
     }
 }
@@ -178,18 +186,49 @@ impl Plan {
     }
 }
 
+/// What an approval record must be: `--approval` and `--approval-signed-by`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ApprovalCheck<'a> {
+    pub path: &'a Path,
+    /// Who may have signed it (any of them); empty: no signature is required.
+    pub signed_by: &'a [Identity],
+    /// The trust root the signature must chain to.
+    pub sigstore: &'a custody_cli::sigstore::SigstoreArgs,
+}
+
+impl<'a> ApprovalCheck<'a> {
+    /// The check `args` ask for, if they name an approval record.
+    pub(crate) fn of(args: &'a UploadArgs) -> Option<Self> {
+        Some(Self {
+            path: args.approval.as_deref()?,
+            signed_by: &args.approval_signed_by,
+            sigstore: &args.sigstore,
+        })
+    }
+
+    /// The record's seal, that it approves `manifest`, then its signature and signer.
+    fn check(&self, manifest: &Manifest, context: &Context) -> Result<(), PrepareError> {
+        let (approval_path, record) = load_approval(context, self.path)?;
+        record.check_approves(manifest, Path::new(&context.display(&approval_path)))?;
+        if !self.signed_by.is_empty() {
+            let root = handoff::trust_root(self.sigstore, context)?;
+            handoff::verify(self.path, &root, self.signed_by, context)?;
+        }
+        Ok(())
+    }
+}
+
 /// Builds and checks the plan. `approval` is checked against the manifest first, so a
 /// release that was not approved is refused before any file is read.
 pub(crate) fn build(
     selection: &Selection,
-    approval: Option<&Path>,
+    approval: Option<&ApprovalCheck<'_>>,
     context: &Context,
 ) -> Result<Plan, PrepareError> {
     let (manifest, entries) = if let Some(path) = &selection.manifest {
         let (resolved, manifest) = load_manifest(context, path)?;
         if let Some(approval) = approval {
-            let (approval_path, record) = load_approval(context, approval)?;
-            record.check_approves(&manifest, Path::new(&context.display(&approval_path)))?;
+            approval.check(&manifest, context)?;
         }
         let dir = match &selection.from {
             Some(dir) => context.resolve(dir),

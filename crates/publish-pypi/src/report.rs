@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::index::Conflict;
 use crate::plan::{NotUploadable, Plan, Planned};
+use crate::provenance::{Attested, Kept, Origin};
 
 /// What happened to one file.
 #[derive(Debug, Clone)]
@@ -121,6 +122,8 @@ pub(crate) struct Row<'a> {
     pub outcome: FileOutcome,
     /// Where people see the release.
     pub url: Option<String>,
+    /// Its PEP 740 attestations, when this run makes them.
+    pub attestation: Option<Attested>,
 }
 
 impl<'a> Row<'a> {
@@ -129,7 +132,100 @@ impl<'a> Row<'a> {
             file,
             outcome,
             url: None,
+            attestation: None,
         }
+    }
+
+    /// What the status line says of the attestations: `attestation made, Rekor log
+    /// index 12` (or reused, replaced; not sent; would sign).
+    fn attestation_note(&self) -> Option<String> {
+        let (attestations, sent) = match self.attestation.as_ref()? {
+            Attested::WouldSign => return Some("would sign an attestation".to_owned()),
+            Attested::Kept {
+                attestations,
+                field,
+            } => (attestations, field.is_some()),
+        };
+        let parts: Vec<String> = attestations
+            .iter()
+            .map(|kept| {
+                let mut part = format!("{} {}", kind_word(kept), origin_word(kept.origin));
+                if let Some(index) = kept.log_index {
+                    part.push_str(&format!(", Rekor log index {index}"));
+                }
+                part
+            })
+            .collect();
+        let mut note = parts.join("; ");
+        if !sent {
+            note.push_str(", not sent");
+        }
+        Some(note)
+    }
+}
+
+fn kind_word(kept: &Kept) -> &'static str {
+    if kept.predicate_type == custody_attest::SLSA_PROVENANCE_V1 {
+        "SLSA provenance"
+    } else {
+        "attestation"
+    }
+}
+
+fn origin_word(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Made => "made",
+        Origin::Reused => "reused",
+        Origin::Replaced => "made anew (the one beside it was stale)",
+        Origin::Found => "found beside it",
+    }
+}
+
+/// An attestation in the `--json` report.
+#[derive(Debug, Serialize)]
+struct AttestationResult<'a> {
+    predicate_type: &'a str,
+    /// `made`, `reused`, `replaced`, `found`, or `would_sign`.
+    origin: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path: Option<&'a str>,
+    sent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    log_index: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer: Option<&'a str>,
+}
+
+fn attestation_results(attested: Option<&Attested>) -> Vec<AttestationResult<'_>> {
+    match attested {
+        None => Vec::new(),
+        Some(Attested::WouldSign) => vec![AttestationResult {
+            predicate_type: custody_attest::PUBLISH_V1,
+            origin: "would_sign",
+            path: None,
+            sent: false,
+            log_index: None,
+            signer: None,
+        }],
+        Some(Attested::Kept {
+            attestations,
+            field,
+        }) => attestations
+            .iter()
+            .map(|kept| AttestationResult {
+                predicate_type: &kept.predicate_type,
+                origin: match kept.origin {
+                    Origin::Made => "made",
+                    Origin::Reused => "reused",
+                    Origin::Replaced => "replaced",
+                    Origin::Found => "found",
+                },
+                path: Some(&kept.shown),
+                sent: field.is_some(),
+                log_index: kept.log_index,
+                signer: Some(&kept.signer),
+            })
+            .collect(),
     }
 }
 
@@ -153,6 +249,9 @@ struct FileResult<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
     problems: &'a [Problem],
+    /// PEP 740 attestations: none when this run makes none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    attestations: Vec<AttestationResult<'a>>,
 }
 
 impl<'a> FileResult<'a> {
@@ -171,6 +270,7 @@ impl<'a> FileResult<'a> {
             url: row.url.as_deref(),
             message: row.outcome.message(),
             problems: row.file.problems(),
+            attestations: attestation_results(row.attestation.as_ref()),
         }
     }
 }
@@ -198,8 +298,12 @@ pub(crate) fn status_line(context: &mut Context, row: &Row<'_>) -> Result<(), Ou
     if let Some(url) = &row.url {
         line.push_str(&format!(" → {url}"));
     }
-    if let Some(note) = row.outcome.note() {
-        line.push_str(&format!(" ({note})"));
+    let notes: Vec<String> = [row.outcome.note(), row.attestation_note()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if !notes.is_empty() {
+        line.push_str(&format!(" ({})", notes.join("; ")));
     }
     Ok(context.out.status(row.outcome.verb(), &line)?)
 }
@@ -223,6 +327,22 @@ pub(crate) struct Publishing<'a> {
     pub dry_run: bool,
     pub upload_url: &'a Url,
     pub manifest_digest: Option<&'a str>,
+    /// What the run does about attestations, once decided.
+    pub attestations: Option<AttestationRun>,
+}
+
+/// What a run did about attestations, for the `--json` report.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct AttestationRun {
+    /// `auto`, `on` or `off`.
+    pub mode: &'static str,
+    /// Whether attestations are made (or, in a dry run, would be).
+    pub made: bool,
+    /// Whether they go to the index.
+    pub sent: bool,
+    /// Why they are not made or not sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// The results of a publish run, everywhere they go; `ok` is whether it ends well.
@@ -244,6 +364,7 @@ pub(crate) fn publish(
             "uploaded": uploaded,
             "already_published": already,
             "failed": count(Status::Failed),
+            "attestations": run.attestations,
             "files": results(rows),
         });
         context.out.json(&value)?;
@@ -286,9 +407,12 @@ fn summary(
     run: &Publishing<'_>,
     rows: &[Row<'_>],
 ) -> Result<(), OutputError> {
+    let attested = rows.iter().any(|row| row.attestation.is_some());
     let mut summary = format!(
-        "### publish-pypi{}\n\n| File | Result | Where |\n|---|---|---|\n",
-        if run.dry_run { " (dry run)" } else { "" }
+        "### publish-pypi{}\n\n| File | Result | Where |{}\n|---|---|---|{}\n",
+        if run.dry_run { " (dry run)" } else { "" },
+        if attested { " Attestation |" } else { "" },
+        if attested { "---|" } else { "" },
     );
     for row in rows {
         let name = markdown_cell(&context.out.safe_text(&row.file.file_name));
@@ -297,7 +421,12 @@ fn summary(
             .as_deref()
             .map(|u| format!("<{u}>"))
             .unwrap_or_default();
-        summary.push_str(&format!("| `{name}` | {} | {url} |\n", row.outcome.word()));
+        summary.push_str(&format!("| `{name}` | {} | {url} |", row.outcome.word()));
+        if attested {
+            let note = row.attestation_note().unwrap_or_default();
+            summary.push_str(&format!(" {} |", markdown_cell(&note)));
+        }
+        summary.push('\n');
     }
     context.out.summary("publish-pypi", &summary)?;
     Ok(())

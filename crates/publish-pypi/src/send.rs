@@ -75,10 +75,71 @@ pub(crate) enum Refusal {
     Forbidden,
     /// 400 or 409 for a file the index does not have: the index names what is wrong.
     Invalid,
+    /// Warehouse's 400 "Invalid attestations supplied during upload".
+    Attestations(AttestationRefusal),
     /// 413.
     TooLarge,
     /// Anything else: the index failed.
     IndexFailed,
+}
+
+/// What Warehouse refused about the attestations (`IntegrityService.parse_attestations`),
+/// by its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttestationRefusal {
+    /// "Attestations are only supported when using Trusted Publishing".
+    NotTrustedPublishing,
+    /// "Attestations are not currently supported with ... publishers".
+    PublisherKind,
+    /// "... does not match expected Trusted Publisher": the signer is not the publisher.
+    NotThePublisher,
+    /// "A maximum of 2 attestations per file" or "Multiple attestations for the same
+    /// file with the same predicate type".
+    TooMany,
+    /// Anything else: malformed, or failed verification.
+    Unverified,
+}
+
+impl AttestationRefusal {
+    /// The refusal the index's words describe, if they are about attestations.
+    pub(crate) fn of(detail: &str) -> Option<Self> {
+        if !detail.contains("Invalid attestations supplied during upload") {
+            return None;
+        }
+        Some(
+            if detail.contains("only supported when using Trusted Publishing") {
+                Self::NotTrustedPublishing
+            } else if detail.contains("are not currently supported with") {
+                Self::PublisherKind
+            } else if detail.contains("does not match expected Trusted Publisher") {
+                Self::NotThePublisher
+            } else if detail.contains("A maximum of") || detail.contains("Multiple attestations") {
+                Self::TooMany
+            } else {
+                Self::Unverified
+            },
+        )
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            Self::NotTrustedPublishing => {
+                "the index takes attestations only with trusted publishing: publish with it, or pass --attestations off"
+            }
+            Self::PublisherKind => {
+                "the index takes no attestations from this kind of trusted publisher: pass --attestations off"
+            }
+            Self::NotThePublisher => {
+                "the attestation's signer is not the trusted publisher the index knows (a reusable workflow signs as its caller): move the publish job into the workflow that is triggered, or pass --attestations off"
+            }
+            Self::TooMany => {
+                "the index takes one attestation per predicate type: remove the extra `<file>.slsa.attestation`"
+            }
+            Self::Unverified => {
+                "check the attestation with `pypi-attestations verify attestation --identity <publisher> <file>`, or pass --attestations off; files already uploaded are skipped on a re-run"
+            }
+        }
+    }
 }
 
 impl Diagnose for SendError {
@@ -118,8 +179,14 @@ impl Diagnose for SendError {
 }
 
 impl Refusal {
+    /// A 400 for a file the index does not have: about its attestations, or not.
+    pub(crate) fn invalid(detail: &str) -> Self {
+        AttestationRefusal::of(detail).map_or(Self::Invalid, Self::Attestations)
+    }
+
     fn hint(self, credentials: Source) -> String {
         match self {
+            Self::Attestations(refusal) => refusal.hint().to_owned(),
             Self::WrongCredentials => {
                 format!("the user name or password ({credentials}) is wrong for this index")
             }
@@ -170,8 +237,9 @@ pub(crate) fn send(
     upload: &Upload<'_>,
     file: &Planned,
     inspection: &Inspection,
+    attestations: Option<&str>,
 ) -> Result<Answer, SendError> {
-    let fields = form::fields(inspection);
+    let fields = form::fields(inspection, attestations);
     let size = inspection.size;
     // Uploads get time in proportion to their size: a minute, plus a second per 256 KiB.
     let timeout = upload.config.timeout + Duration::from_secs(size / (256 * 1024));
@@ -267,7 +335,8 @@ fn answer(
         .streaming
         .block_on(response.text())
         .unwrap_or_default();
-    let detail = index::server_reason(&reason, &body);
+    let detail =
+        attestation_reason(status, &body).unwrap_or_else(|| index::server_reason(&reason, &body));
     let lower = body.to_ascii_lowercase();
     let refusal = match status {
         401 => Refusal::WrongCredentials,
@@ -303,5 +372,95 @@ pub(crate) fn refused(
         detail,
         refusal,
         credentials: upload.credentials.source,
+    }
+}
+
+/// Warehouse's whole reason for refusing attestations, which names the certificate's
+/// claims and runs long: the status line Pyramid repeats in the body (HTML `<title>`,
+/// plain text's first line, JSON's `code`), not cut short, and kept as sent (its
+/// `<Extension(...)>` is no HTML).
+fn attestation_reason(status: u16, body: &str) -> Option<String> {
+    const MARK: &str = "Invalid attestations supplied during upload";
+    let text = match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(value) => value.get("code")?.as_str()?.to_owned(),
+        Err(_) => body.to_owned(),
+    };
+    let rest = &text[text.find(MARK)?..];
+    let end = [rest.find("</title>"), rest.find('\n')]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
+    Some(format!(": {status} {}", rest[..end].trim_end()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REASON: &str = "Invalid attestations supplied during upload: Could not verify the uploaded artifact using the included attestation: Verification failed: Certificate's Build Config URI (<Extension(oid=<ObjectIdentifier(oid=1.3.6.1.4.1.57264.1.18, name=Unknown OID)>, critical=False, value=<UnrecognizedExtension(oid=<ObjectIdentifier(oid=1.3.6.1.4.1.57264.1.18, name=Unknown OID)>, value=b'\\x0cMhttps://github.com/astral-sh/uv/.github/workflows/release.yml@refs/heads/main')>)>) does not match expected Trusted Publisher (publish-pypi.yml @ astral-sh/uv)";
+
+    /// Pyramid's three renderings of `_exc_with_message(HTTPBadRequest, REASON)`.
+    #[test]
+    fn the_whole_attestation_reason_is_read_from_every_rendering() {
+        let explanation = "The server could not comply with the request since it is either malformed or otherwise incorrect.";
+        let html = format!(
+            "<html>\n <head>\n  <title>400 {REASON}</title>\n </head>\n <body>\n  <h1>400 {REASON}</h1>\n  {explanation}<br/><br/>\n{}\n\n\n </body>\n</html>",
+            REASON.replace('<', "&lt;").replace('>', "&gt;")
+        );
+        let plain = format!("400 {REASON}\n\n{explanation}\n\n\n{REASON}\n\n");
+        let json = serde_json::json!({
+            "message": format!("{explanation}\n\n\n{REASON}\n\n"),
+            "code": format!("400 {REASON}"),
+            "title": "Bad Request",
+        })
+        .to_string();
+        for body in [html, plain, json] {
+            let detail = attestation_reason(400, &body).unwrap();
+            assert_eq!(detail, format!(": 400 {REASON}"), "{body}");
+            assert_eq!(
+                Refusal::invalid(&detail),
+                Refusal::Attestations(AttestationRefusal::NotThePublisher)
+            );
+        }
+        assert_eq!(attestation_reason(400, "400 File already exists"), None);
+        assert_eq!(
+            Refusal::invalid(": 400 File already exists"),
+            Refusal::Invalid
+        );
+    }
+
+    #[test]
+    fn each_attestation_refusal_of_warehouse_has_its_hint() {
+        let cases = [
+            (
+                "Attestations are only supported when using Trusted Publishing",
+                AttestationRefusal::NotTrustedPublishing,
+            ),
+            (
+                "Attestations are not currently supported with Google publishers",
+                AttestationRefusal::PublisherKind,
+            ),
+            (
+                "A maximum of 2 attestations per file are supported",
+                AttestationRefusal::TooMany,
+            ),
+            (
+                "Multiple attestations for the same file with the same predicate type (https://docs.pypi.org/attestations/publish/v1) are not supported",
+                AttestationRefusal::TooMany,
+            ),
+            (
+                "Malformed attestations: an empty attestation set is not permitted",
+                AttestationRefusal::Unverified,
+            ),
+        ];
+        let mut hints = std::collections::BTreeSet::new();
+        for (reason, expected) in cases {
+            let detail = format!(": Invalid attestations supplied during upload: {reason}");
+            assert_eq!(AttestationRefusal::of(&detail), Some(expected), "{reason}");
+            hints.insert(expected.hint());
+        }
+        hints.insert(AttestationRefusal::NotThePublisher.hint());
+        assert_eq!(hints.len(), 5);
     }
 }

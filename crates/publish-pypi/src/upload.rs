@@ -1,6 +1,7 @@
 //! The two flows: `check` (the plan and its pre-flight, nothing more) and `publish`, in
 //! named phases: prepare (the plan, checked) → credentials → what the index already
-//! has → one upload per missing file, each with a typed outcome → one report.
+//! has → attestations of every file to upload → one upload per missing file, each with
+//! a typed outcome → one report.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +15,10 @@ use thiserror::Error;
 use crate::credentials::{self, Credentials, DryRunIdentity, Identity};
 use crate::index::{self, IndexError, Presence, Published};
 use crate::plan::{self, Disposition, Plan, Planned, PrepareError};
-use crate::report::{self, Evidence, FileOutcome, Row};
+use crate::provenance::{self, Run};
+use crate::report::{self, AttestationRun, Evidence, FileOutcome, Row};
 use crate::send::{self, Answer, Refusal, SendError, Upload};
-use crate::{PYPI_UPLOAD_URL, Selection, UploadArgs};
+use crate::{Attestations, PYPI_UPLOAD_URL, Selection, UploadArgs};
 use custody_cli::OutputError;
 
 const USER_AGENT: &str = concat!("custody-publish-pypi/", env!("CARGO_PKG_VERSION"));
@@ -88,12 +90,14 @@ fn preflight_rows<'a>(plan: &'a Plan, passed: &FileOutcome) -> Vec<Row<'a>> {
 pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
     // Prepare: where to, and the plan with its pre-flight.
     let upload_url = repository_url(args, context)?;
-    let plan = plan::build(&args.selection, args.approval.as_deref(), context)?;
+    let approval = plan::ApprovalCheck::of(args);
+    let plan = plan::build(&args.selection, approval.as_ref(), context)?;
     announce(args, &plan, context)?;
-    let run = report::Publishing {
+    let mut run = report::Publishing {
         dry_run: args.dry_run,
         upload_url: &upload_url,
         manifest_digest: plan.manifest.as_ref().map(|(_, m)| m.digest.as_str()),
+        attestations: None,
     };
     let failed = plan.failed();
     if failed > 0 {
@@ -115,6 +119,8 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
     let config = HttpConfig::from_env(USER_AGENT, &context.env);
     let client = custody_http::client(&config)?;
     let identity = identity(args, context, &client, &config, &upload_url)?;
+    let attesting = provenance::decide(args, context, &identity)?;
+    run.attestations = Some(attestation_run(args.attestations, &attesting));
     let mut index = Index::new(args, &upload_url, identity.credentials(), &client, &config)?;
     index.probe(context, &upload_url)?;
     let published = index.lookup_projects(context, &plan)?;
@@ -131,6 +137,15 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
             Err(PublishError::Conflicts(conflicts)),
         );
     }
+
+    // Attestations of every file to upload, all signed before the first is uploaded.
+    provenance::attest(
+        context,
+        &attesting,
+        &args.sigstore,
+        (&client, &config),
+        &mut rows,
+    )?;
 
     // One upload per missing file.
     let verdict = match &identity {
@@ -159,6 +174,25 @@ pub(crate) fn publish(args: &UploadArgs, context: &mut Context) -> StepResult {
         }
     };
     conclude(context, &run, &rows, verdict)
+}
+
+/// What the report says of the attestations of a run.
+fn attestation_run(mode: Attestations, run: &Run) -> AttestationRun {
+    let skipped = run.skipped();
+    AttestationRun {
+        mode: match mode {
+            Attestations::Auto => "auto",
+            Attestations::On => "on",
+            Attestations::Off => "off",
+        },
+        made: skipped.is_none(),
+        sent: run.sends(),
+        reason: match skipped {
+            Some(skipped) => Some(skipped.reason()),
+            None if !run.sends() => Some(provenance::NOT_SENT),
+            None => None,
+        },
+    }
 }
 
 /// The one end of every publish run: the report, then the verdict as the exit status.
@@ -474,9 +508,20 @@ fn upload_all(
             credentials: &current,
             ..*upload
         };
-        match renewed
-            .and_then(|()| upload_file(context, &upload, index, row.file, &checked.inspection))
-        {
+        let attestations = row
+            .attestation
+            .as_ref()
+            .and_then(provenance::Attested::field);
+        match renewed.and_then(|()| {
+            upload_file(
+                context,
+                &upload,
+                index,
+                row.file,
+                &checked.inspection,
+                attestations,
+            )
+        }) {
             Ok(outcome) => {
                 row.outcome = outcome;
                 report::status_line(context, row)?;
@@ -525,13 +570,15 @@ fn upload_file(
     index: &Index<'_>,
     file: &Planned,
     inspection: &Inspection,
+    attestations: Option<&str>,
 ) -> Result<FileOutcome, SendError> {
-    let (status, detail) = match send::send(context, upload, file, inspection)? {
+    let (status, detail) = match send::send(context, upload, file, inspection, attestations)? {
         Answer::Accepted => return Ok(FileOutcome::Uploaded),
         Answer::MaybePresent { status, detail } => (status, detail),
     };
     if !index.enabled {
-        return Err(send::refused(upload, file, detail, Refusal::Invalid));
+        let refusal = Refusal::invalid(&detail);
+        return Err(send::refused(upload, file, detail, refusal));
     }
     let name = inspection
         .project
@@ -546,7 +593,7 @@ fn upload_file(
             let refusal = if status == 403 {
                 Refusal::Forbidden
             } else {
-                Refusal::Invalid
+                Refusal::invalid(&detail)
             };
             Err(send::refused(upload, file, detail, refusal))
         }

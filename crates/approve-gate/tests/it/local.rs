@@ -230,7 +230,7 @@ fn bad_input_is_refused_before_asking() {
 }
 
 /// publish-pypi, built beside this test by `cargo test --workspace`.
-fn publish_pypi() -> std::path::PathBuf {
+pub(crate) fn publish_pypi() -> std::path::PathBuf {
     let deps = std::env::current_exe()
         .unwrap()
         .parent()

@@ -5,6 +5,7 @@
 mod ci_gate;
 mod github;
 mod local;
+mod signed;
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,7 @@
 //! The claims of an OIDC identity token, decoded from its payload without checking the
-//! signature: only to show who the index was asked to trust when it refuses, as the
-//! PyPI action and uv do. Nothing here decides anything.
+//! signature: to show who the index was asked to trust when it refuses, as the PyPI
+//! action and uv do, and to name the job's own identity for attestations. Nothing here
+//! trusts them: the index and Fulcio verify the tokens.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,15 +25,19 @@ const SHOWN: [&str; 14] = [
     "pipeline_source",
 ];
 
+/// Every claim of `jwt`, unverified, or nothing when it is not a JWT.
+pub(crate) fn unverified(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    match serde_json::from_slice(&bytes).ok()? {
+        serde_json::Value::Object(claims) => Some(claims),
+        _ => None,
+    }
+}
+
 /// The matching claims of `jwt` as `(name, value)`, or nothing when it is not a JWT.
 pub(crate) fn shown_claims(jwt: &str) -> Vec<(String, String)> {
-    let Some(payload) = jwt.split('.').nth(1) else {
-        return Vec::new();
-    };
-    let Ok(bytes) = URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')) else {
-        return Vec::new();
-    };
-    let Ok(serde_json::Value::Object(claims)) = serde_json::from_slice(&bytes) else {
+    let Some(claims) = unverified(jwt) else {
         return Vec::new();
     };
     SHOWN

@@ -4,7 +4,7 @@
 //! variable the job declares (`id_tokens: PYPI_ID_TOKEN: aud: pypi`). The endpoints
 //! live on the index's API host: `GET /_/oidc/audience`, `POST /_/oidc/mint-token`.
 
-mod claims;
+pub(crate) mod claims;
 mod mint;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! `publish-pypi` run as a real binary against a real pypiserver (and, for faults and
 //! trusted publishing, a scripted local server), then `pip install` of what it uploaded.
 
+mod attestations;
 mod check;
 mod faults;
 mod indexes;
@@ -8,6 +9,7 @@ mod layout;
 mod limits;
 mod redirects;
 mod secrets;
+mod signed_approval;
 mod trusted;
 mod upload;
 mod warehouse;

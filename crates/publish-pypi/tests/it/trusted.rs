@@ -36,13 +36,15 @@ fn gitlab_run(server: &OidcServer, dir: &Path, token: &str) -> std::process::Out
     gitlab_cmd(server, dir, token).output().unwrap()
 }
 
-/// `count` sample files to upload from a GitHub Actions job with `id-token: write`.
+/// `count` sample files to upload from a GitHub Actions job with `id-token: write`,
+/// without attestations (those are `attestations.rs`'s, against a Sigstore stack).
 fn github_cmd(server: &OidcServer, dir: &Path, count: usize) -> Command {
     let files = sample_release(&dir.join("dist"));
     let mut command = cmd(dir);
     command
         .args(&files[..count])
         .args(["--repository-url", &server.url(), "--no-index-check"])
+        .args(["--attestations", "off"])
         .env("ACTIONS_ID_TOKEN_REQUEST_URL", server.github_request_url())
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", oidc::REQUEST_TOKEN);
     command

@@ -1,0 +1,278 @@
+//! `--sign`: in a simulated GitHub Actions or GitLab CI job whose identity token comes
+//! from the local Sigstore stack, the approval record is signed through the stack's
+//! Fulcio and Rekor; sigstore-python verifies the bundle against the record for the
+//! job's workflow and refuses it for another, and publish-pypi accepts it with
+//! `--approval-signed-by`. Without an identity, `--sign on` stops before anyone is asked.
+
+use std::path::Path;
+
+use custody_test_support::oidc::REQUEST_TOKEN;
+use custody_test_support::sigstore::{
+    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
+};
+
+use crate::{cmd, record, release, stderr_of, stdout_of};
+
+const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
+
+fn github_claims() -> Claims {
+    Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
+}
+
+/// approve-gate recording the CI gate's approval of the sample release in `dir`.
+fn approve(dir: &Path) -> assert_cmd::Command {
+    let (_, manifest) = release(dir);
+    let mut command = cmd(dir);
+    command
+        .args([
+            "--manifest",
+            "release/release.json",
+            "--out",
+            "approval.json",
+        ])
+        .args([
+            "--approved-by",
+            "alice",
+            "--manifest-digest",
+            &manifest.digest,
+        ]);
+    command
+}
+
+/// The stack's services and trust root, as the action would pass them.
+fn with_stack(command: &mut assert_cmd::Command, stack: &SigstoreStack) {
+    command
+        .env("CUSTODY_SIGSTORE_FULCIO_URL", stack.fulcio_url())
+        .env("CUSTODY_SIGSTORE_REKOR_URL", stack.rekor_url())
+        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path());
+}
+
+/// A GitHub Actions job with `id-token: write` running `claims`' workflow.
+fn in_github_job(command: &mut assert_cmd::Command, stack: &SigstoreStack, claims: &Claims) {
+    command
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            stack.github_request_url(claims),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
+    with_stack(command, stack);
+}
+
+/// No identity token reaches the output: only `::add-mask::` commands name it.
+fn assert_no_token(output: &std::process::Output) {
+    let stdout = stdout_of(output);
+    let unmasked: Vec<&str> = stdout
+        .lines()
+        .filter(|line| !line.starts_with("::add-mask::"))
+        .collect();
+    for text in [unmasked.join("\n"), stderr_of(output)] {
+        assert!(!text.contains("eyJ"), "{text}");
+        assert!(!text.contains(REQUEST_TOKEN), "{text}");
+    }
+}
+
+#[test]
+fn a_github_job_signs_the_record_and_sigstore_python_verifies_it() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let outputs = dir.path().join("github-output");
+    fs_err::write(&outputs, "").unwrap();
+    let mut command = approve(dir.path());
+    in_github_job(&mut command, &stack, &github_claims());
+    let output = command.env("GITHUB_OUTPUT", &outputs).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_no_token(&output);
+
+    let approval = dir.path().join("approval.json");
+    let bundle = dir.path().join("approval.json.sigstore.json");
+    assert_eq!(record(&approval)["decision"], "approved");
+    // One request to the Actions runtime, for Fulcio's audience; one log entry.
+    let requests = stack.issuer().token_requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].audience.as_deref(), Some("sigstore"));
+    assert!(requests[0].authorized);
+    assert_eq!(stack.log_entry_count(), 1);
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains(&format!(
+            "Signed `approval.json` as {SAN}, Rekor log index 0; signature written to `approval.json.sigstore.json`"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains(&format!("signed by {SAN}")), "{stderr}");
+    assert!(
+        fs_err::read_to_string(&outputs)
+            .unwrap()
+            .contains("approval_signature=approval.json.sigstore.json\n")
+    );
+
+    // sigstore-python: the bundle signs exactly these bytes, by this workflow.
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&bundle),
+        Subject::File(&approval),
+        Expected::GitHub("octo/sample", "release.yml"),
+    );
+    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    for (repository, workflow) in [("octo/sample", "ci.yml"), ("octo/other", "release.yml")] {
+        let verdicts = python_verify(
+            Root::File(stack.trust_root_path()),
+            Signed::Bundle(&bundle),
+            Subject::File(&approval),
+            Expected::GitHub(repository, workflow),
+        );
+        assert!(!verdicts.sigstore.verified, "{repository} {workflow}");
+    }
+    // Nor does it sign another record.
+    let other = dir.path().join("other.json");
+    let mut text = fs_err::read_to_string(&approval).unwrap();
+    text.push('\n');
+    fs_err::write(&other, text).unwrap();
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&bundle),
+        Subject::File(&other),
+        Expected::GitHub("octo/sample", "release.yml"),
+    );
+    assert!(!verdicts.sigstore.verified);
+}
+
+#[test]
+fn a_gitlab_job_signs_with_its_declared_token() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let claims = Claims::gitlab("group/sample", ".gitlab-ci.yml", "refs/tags/v0.18.3");
+    let mut command = approve(dir.path());
+    with_stack(&mut command, &stack);
+    let output = command
+        .env("GITLAB_CI", "true")
+        .env("SIGSTORE_ID_TOKEN", stack.issuer().mint(&claims))
+        .args(["--sign", "on"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_no_token(&output);
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&dir.path().join("approval.json.sigstore.json")),
+        Subject::File(&dir.path().join("approval.json")),
+        Expected::GitLab("group/sample", ".gitlab-ci.yml"),
+    );
+    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+}
+
+#[test]
+fn sign_on_without_an_identity_stops_before_anyone_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = approve(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .env("CUSTODY_SIGN_APPROVAL", "on")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    // On GitHub the error is an annotation (stdout), the hint a line of the log.
+    let stderr = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    assert!(
+        stderr.contains("::error::this job has no Sigstore identity"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: add `permissions: id-token: write` to the publishing job"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("approval.json").exists());
+}
+
+#[test]
+fn without_an_identity_auto_writes_the_record_unsigned_and_drops_a_stale_signature() {
+    let dir = tempfile::tempdir().unwrap();
+    let stale = dir.path().join("approval.json.sigstore.json");
+    fs_err::write(&stale, "{}").unwrap();
+    let output = approve(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(dir.path().join("approval.json").exists());
+    assert!(!stale.exists(), "a signature of an earlier record was left");
+    assert!(
+        !stderr_of(&output).contains("Signed"),
+        "{}",
+        stderr_of(&output)
+    );
+
+    // With an identity but --sign off, nothing is signed or asked for either.
+    let stack = SigstoreStack::start();
+    let mut command = approve(dir.path());
+    in_github_job(&mut command, &stack, &github_claims());
+    let output = command.args(["--sign", "off"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert!(!stale.exists());
+    assert!(stack.issuer().token_requests().is_empty());
+}
+
+#[test]
+fn a_signature_the_trust_root_does_not_vouch_for_is_not_kept() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = approve(dir.path());
+    in_github_job(&mut command, &stack, &github_claims());
+    // The stack signs, but the record's readers would check with the public-good root.
+    let output = command
+        .env_remove("CUSTODY_SIGSTORE_TRUST_ROOT")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(4), "{}", stderr_of(&output));
+    let stderr = format!("{}{}", stdout_of(&output), stderr_of(&output));
+    assert!(
+        stderr.contains(
+            "::error::the signature just made for `approval.json` does not verify with the trust root"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: --sigstore-trust-root must be"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("approval.json.sigstore.json").exists());
+}
+
+#[test]
+fn publish_pypi_requires_the_signature_approve_gate_made() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = approve(dir.path());
+    in_github_job(&mut command, &stack, &github_claims());
+    let output = command.output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+
+    let publish = |signed_by: &str| {
+        std::process::Command::new(crate::local::publish_pypi())
+            .args([
+                "--manifest",
+                "release/release.json",
+                "--approval",
+                "approval.json",
+            ])
+            .args([
+                "--approval-signed-by",
+                signed_by,
+                "--dry-run",
+                "--no-index-check",
+            ])
+            .args(["--repository-url", "http://127.0.0.1:9/legacy/"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("NO_COLOR", "1")
+            .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path())
+            .output()
+            .unwrap()
+    };
+    let output = publish("github:octo/sample/.github/workflows/release.yml@refs/tags/v*");
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let output = publish("github:octo/sample/.github/workflows/nightly.yml");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains(&format!("`approval.json` was signed by `{SAN}`")),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -1,0 +1,365 @@
+//! `--approval-signed-by`: the approval record must carry a Sigstore signature beside it
+//! (`approval.json.sigstore.json`) over its exact bytes, chaining to the trust root, by
+//! one of the identities named. The signatures are made against the local Sigstore
+//! stack, for a GitHub workflow's token and for a person's email token, and each is
+//! first accepted by sigstore-python; publish-pypi must accept them and refuse, before
+//! any upload, a missing, broken or edited signature, a signature under another root,
+//! and another signer.
+
+use std::path::{Path, PathBuf};
+
+use custody_attest::sign::{IdentityToken, Services, sign_blob};
+use custody_manifest::{Approval, Decision, Manifest};
+use custody_test_support::PypiServer;
+use custody_test_support::sigstore::{
+    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
+};
+
+use crate::{cmd, manifest_of, sample_release, stderr_of};
+
+const WORKFLOW: &str = "github:octo/sample/.github/workflows/release.yml";
+const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
+
+/// Signs `file` as a Sigstore client does for the identity of `claims` (minted by the
+/// stack's issuer): a message-signature bundle through the stack's Fulcio and Rekor,
+/// written to `FILE.sigstore.json`, the file `python -m sigstore sign FILE` writes.
+/// sigstore-python must accept the bundle before publish-pypi is asked about it.
+fn sigstore_sign(stack: &SigstoreStack, claims: &Claims, file: &Path) {
+    let token = IdentityToken::new(&stack.issuer().mint(claims)).unwrap();
+    let services = Services::new(stack.fulcio_url(), stack.rekor_url());
+    let bundle = sign_blob(&services, &token, &fs_err::read(file).unwrap()).unwrap();
+    let bundle_path = PathBuf::from(format!("{}.sigstore.json", file.display()));
+    fs_err::write(&bundle_path, bundle).unwrap();
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&bundle_path),
+        Subject::File(file),
+        Expected::Any,
+    );
+    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+}
+
+/// A staged release with its manifest and an approval of it at `dir/approval.json`.
+fn approved_release(dir: &Path) -> Manifest {
+    let release = dir.join("release");
+    let files = sample_release(&release);
+    let manifest = manifest_of(&files, &release.join("release.json"));
+    approval(&manifest, "alice")
+        .write(&dir.join("approval.json"))
+        .unwrap();
+    manifest
+}
+
+fn approval(manifest: &Manifest, by: &str) -> Approval {
+    Approval::new(
+        "test",
+        manifest,
+        Decision::Approved,
+        vec![by.to_owned()],
+        "ci-gate",
+        None,
+        None,
+    )
+}
+
+fn github_claims() -> Claims {
+    Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
+}
+
+/// publish-pypi of the release with `approval.json` and the stack's trust root.
+fn publish(
+    dir: &Path,
+    stack: &SigstoreStack,
+    server: &PypiServer,
+    signed_by: &[&str],
+) -> std::process::Output {
+    let mut command = cmd(dir);
+    command
+        .args([
+            "--manifest",
+            "release/release.json",
+            "--approval",
+            "approval.json",
+        ])
+        .args(["--repository-url", &server.url()])
+        .arg("--sigstore-trust-root")
+        .arg(stack.trust_root_path())
+        .env("PYPI_LOGIN", &server.username)
+        .env("PYPI_PASSWORD", &server.password);
+    for identity in signed_by {
+        command.args(["--approval-signed-by", identity]);
+    }
+    command.output().unwrap()
+}
+
+/// The first line of stderr (the error), and the `hint:` line.
+fn error_and_hint(output: &std::process::Output) -> (String, String) {
+    let stderr = stderr_of(output);
+    let first = stderr.lines().next().unwrap_or_default().to_owned();
+    let hint = stderr
+        .lines()
+        .find(|line| line.trim_start().starts_with("hint:"))
+        .unwrap_or_default()
+        .to_owned();
+    (first, hint)
+}
+
+#[test]
+fn an_approval_signed_by_the_approving_workflow_is_published() {
+    let stack = SigstoreStack::start();
+    let server = PypiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    approved_release(dir.path());
+    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
+
+    // Any of several identities may have signed: the second one did.
+    let output = publish(
+        dir.path(),
+        &stack,
+        &server,
+        &[
+            "email:release-manager@example.com",
+            &format!("{WORKFLOW}@refs/tags/v*"),
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(server.files().len(), 2);
+}
+
+#[test]
+fn another_signer_is_the_steps_no_before_any_upload() {
+    let stack = SigstoreStack::start();
+    let server = PypiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    approved_release(dir.path());
+    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
+
+    let output = publish(
+        dir.path(),
+        &stack,
+        &server,
+        &["github:octo/sample/.github/workflows/ci.yml"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let (error, hint) = error_and_hint(&output);
+    assert!(
+        error.contains(&format!(
+            "`approval.json` was signed by `{SAN}`, not by `github:octo/sample/.github/workflows/ci.yml`"
+        )),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(hint.contains("--approval-signed-by"), "{hint}");
+    // Which claim differed is the cause.
+    assert!(
+        stderr_of(&output).contains("Build Config URI"),
+        "{}",
+        stderr_of(&output)
+    );
+
+    // The same workflow on a branch instead of a tag, from the environment.
+    let output = cmd(dir.path())
+        .args([
+            "--manifest",
+            "release/release.json",
+            "--approval",
+            "approval.json",
+        ])
+        .args(["--repository-url", &server.url()])
+        .arg("--sigstore-trust-root")
+        .arg(stack.trust_root_path())
+        .env("PYPI_LOGIN", &server.username)
+        .env("PYPI_PASSWORD", &server.password)
+        .env(
+            "CUSTODY_APPROVAL_SIGNED_BY",
+            format!("{WORKFLOW}@refs/heads/main"),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("Source Repository Ref"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(server.files().is_empty());
+}
+
+#[test]
+fn an_approval_edited_after_signing_is_refused() {
+    let stack = SigstoreStack::start();
+    let server = PypiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = approved_release(dir.path());
+    let path = dir.path().join("approval.json");
+    sigstore_sign(&stack, &github_claims(), &path);
+    let identity = format!("{WORKFLOW}@refs/tags/v0.18.3");
+
+    // Re-sealed with another approver: the seal and the manifest digest match, the
+    // signature does not.
+    approval(&manifest, "mallory").write(&path).unwrap();
+    let output = publish(dir.path(), &stack, &server, &[&identity]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    let (error, hint) = error_and_hint(&output);
+    assert_eq!(
+        error,
+        "error: `approval.json.sigstore.json` is not a valid signature of `approval.json`",
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(
+        hint.contains("the file changed after it was signed"),
+        "{hint}"
+    );
+
+    // Only reformatted: the seal (over canonical JSON) still matches, the bytes do not.
+    fs_err::remove_file(&path).unwrap();
+    approval(&manifest, "alice").write(&path).unwrap();
+    sigstore_sign(&stack, &github_claims(), &path);
+    let text = fs_err::read_to_string(&path).unwrap();
+    let compact: serde_json::Value = serde_json::from_str(&text).unwrap();
+    fs_err::write(&path, compact.to_string()).unwrap();
+    let output = publish(dir.path(), &stack, &server, &[&identity]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+
+    // As signed, it publishes.
+    fs_err::write(&path, text).unwrap();
+    let output = publish(dir.path(), &stack, &server, &[&identity]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(server.files().len(), 2);
+}
+
+#[test]
+fn a_missing_or_broken_signature_is_bad_input() {
+    let stack = SigstoreStack::start();
+    let server = PypiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    approved_release(dir.path());
+
+    let output = publish(dir.path(), &stack, &server, &[WORKFLOW]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    let (error, hint) = error_and_hint(&output);
+    assert_eq!(
+        error,
+        "error: `approval.json` is not signed: `approval.json.sigstore.json` does not exist"
+    );
+    assert!(
+        hint.contains("python -m sigstore sign approval.json"),
+        "{hint}"
+    );
+
+    let bundle = dir.path().join("approval.json.sigstore.json");
+    fs_err::write(&bundle, "{\"mediaType\": \"nonsense\"}").unwrap();
+    let output = publish(dir.path(), &stack, &server, &[WORKFLOW]);
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert!(
+        error_and_hint(&output)
+            .0
+            .contains("is not a valid signature of `approval.json`"),
+        "{}",
+        stderr_of(&output)
+    );
+
+    // A real signature, checked against another root (the public-good one, by default).
+    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
+    let output = cmd(dir.path())
+        .args([
+            "--manifest",
+            "release/release.json",
+            "--approval",
+            "approval.json",
+        ])
+        .args(["--approval-signed-by", WORKFLOW])
+        .args(["--repository-url", &server.url()])
+        .env("PYPI_LOGIN", &server.username)
+        .env("PYPI_PASSWORD", &server.password)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("is not a valid signature of `approval.json`")
+            && stderr.contains("the Sigstore verification failed"),
+        "{stderr}"
+    );
+    assert!(server.files().is_empty());
+}
+
+#[test]
+fn a_person_signs_the_approval_with_their_own_sigstore_client() {
+    let stack = SigstoreStack::start();
+    let server = PypiServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    approved_release(dir.path());
+    let person = "release-manager@example.com";
+    sigstore_sign(
+        &stack,
+        &Claims::email(person),
+        &dir.path().join("approval.json"),
+    );
+
+    let output = publish(
+        dir.path(),
+        &stack,
+        &server,
+        &["email:someone-else@example.com"],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        error_and_hint(&output).0.contains(&format!(
+            "was signed by `{person} (issuer https://accounts.google.com)`"
+        )),
+        "{}",
+        stderr_of(&output)
+    );
+    // The issuer can be pinned too: another one is refused.
+    let output = publish(
+        dir.path(),
+        &stack,
+        &server,
+        &[&format!("email:{person}@https://gitlab.com")],
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(server.files().is_empty());
+
+    let output = publish(
+        dir.path(),
+        &stack,
+        &server,
+        &[&format!("email:{person}@https://accounts.google.com")],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    assert_eq!(server.files().len(), 2);
+}
+
+#[test]
+fn requiring_a_signer_needs_an_approval_and_a_valid_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = cmd(dir.path())
+        .args([
+            "--manifest",
+            "release.json",
+            "--approval-signed-by",
+            WORKFLOW,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("--approval <FILE>"),
+        "{}",
+        stderr_of(&output)
+    );
+
+    let output = cmd(dir.path())
+        .args(["--manifest", "release.json", "--approval", "approval.json"])
+        .args(["--approval-signed-by", "octo/sample"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("`octo/sample` is not an identity"),
+        "{}",
+        stderr_of(&output)
+    );
+}
