@@ -121,8 +121,16 @@ impl SigstoreArgs {
             }
         };
         Services::new(
-            pick(&self.sigstore_fulcio_url, PUBLIC_GOOD_FULCIO_URL, STAGING_FULCIO_URL),
-            pick(&self.sigstore_rekor_url, PUBLIC_GOOD_REKOR_URL, STAGING_REKOR_URL),
+            pick(
+                &self.sigstore_fulcio_url,
+                PUBLIC_GOOD_FULCIO_URL,
+                STAGING_FULCIO_URL,
+            ),
+            pick(
+                &self.sigstore_rekor_url,
+                PUBLIC_GOOD_REKOR_URL,
+                STAGING_REKOR_URL,
+            ),
         )
     }
 
@@ -441,7 +449,11 @@ mod tests {
         let error = both.trust_root(cwd).unwrap_err();
         assert!(matches!(error, TrustRootError::Both { .. }), "{error}");
         assert_eq!(error.exit_status(), ExitStatus::Usage);
-        let private = args(&["--sigstore-staging", "--sigstore-fulcio-url", "http://127.0.0.1:9"]);
+        let private = args(&[
+            "--sigstore-staging",
+            "--sigstore-fulcio-url",
+            "http://127.0.0.1:9",
+        ]);
         assert_eq!(private.services().fulcio_url, "http://127.0.0.1:9");
         assert_eq!(private.services().rekor_url, STAGING_REKOR_URL);
     }
