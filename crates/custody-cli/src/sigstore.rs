@@ -234,18 +234,37 @@ impl AmbientIdentity {
         config: &HttpConfig,
         register: &mut dyn FnMut(&str),
     ) -> Result<Secret, SigstoreTokenError> {
+        self.token_for(client, config, SIGSTORE_AUDIENCE, register)
+    }
+
+    /// The identity token with `audience` (on GitHub; GitLab's has the audience the job
+    /// declared): the one request every OIDC use of the job makes — trusted publishing
+    /// asks for the index's audience, signing for `sigstore`.
+    pub fn token_for(
+        &self,
+        client: &Client,
+        config: &HttpConfig,
+        audience: &str,
+        register: &mut dyn FnMut(&str),
+    ) -> Result<Secret, SigstoreTokenError> {
         let token = match self {
             Self::GitHub {
                 request_url,
                 request_token,
             } => {
                 register(request_token.expose());
-                github_token(client, config, request_url, request_token)?
+                github_token(client, config, request_url, request_token, audience)?
             }
             Self::GitLab { token, .. } => token.clone(),
         };
         register(token.expose());
         Ok(token)
+    }
+
+    /// Whether a fresh token can be asked for at any time (GitHub), or the job's one is
+    /// all there is (GitLab).
+    pub fn renewable(&self) -> bool {
+        matches!(self, Self::GitHub { .. })
     }
 }
 
@@ -262,10 +281,14 @@ pub enum SigstoreTokenError {
     #[error("`ACTIONS_ID_TOKEN_REQUEST_URL` is not a URL")]
     BadRequestUrl,
     #[error(
-        "`ACTIONS_ID_TOKEN_REQUEST_URL` did not issue a Sigstore identity token (status {status}{reason})"
+        "`ACTIONS_ID_TOKEN_REQUEST_URL` did not issue an identity token for audience `{audience}` (status {status}{reason})"
     )]
-    Refused { status: u16, reason: String },
-    #[error("cannot request a Sigstore identity token from `ACTIONS_ID_TOKEN_REQUEST_URL`")]
+    Refused {
+        audience: String,
+        status: u16,
+        reason: String,
+    },
+    #[error("cannot request an identity token from `ACTIONS_ID_TOKEN_REQUEST_URL`")]
     Http(#[source] HttpError),
 }
 
@@ -304,16 +327,16 @@ impl Diagnose for SigstoreTokenError {
     }
 }
 
-/// The Sigstore identity token, from the Actions runtime.
+/// The job's identity token for `audience`, from the Actions runtime.
 fn github_token(
     client: &Client,
     config: &HttpConfig,
     request_url: &str,
     request_token: &Secret,
+    audience: &str,
 ) -> Result<Secret, SigstoreTokenError> {
     let mut url = Url::parse(request_url).map_err(|_| SigstoreTokenError::BadRequestUrl)?;
-    url.query_pairs_mut()
-        .append_pair("audience", SIGSTORE_AUDIENCE);
+    url.query_pairs_mut().append_pair("audience", audience);
     let response = send_with_retry(
         config,
         &url,
@@ -344,6 +367,7 @@ fn github_token(
         .map(|m| format!(": {m}"))
         .unwrap_or_default();
     Err(SigstoreTokenError::Refused {
+        audience: audience.to_owned(),
         status,
         reason: message,
     })

@@ -9,8 +9,8 @@ mod mint;
 
 use std::time::{Duration, Instant};
 
-use custody_ci::{Env, vars};
 use custody_cli::Diagnose;
+use custody_cli::sigstore::SigstoreTokenError;
 use custody_http::{Client, HttpConfig, HttpError, Secret, Url, display_url, send_with_retry};
 use custody_output::ExitStatus;
 use thiserror::Error;
@@ -24,39 +24,10 @@ pub(crate) const GITLAB_ID_TOKEN_VAR: &str = "PYPI_ID_TOKEN";
 /// from its upload host (TestPyPI uploads to `test.pypi.org` itself).
 const API_HOSTS: [(&str, &str); 1] = [("upload.pypi.org", "pypi.org")];
 
-/// Where the job's identity token comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Provider {
-    /// Requested from the Actions runtime with the index's audience.
-    GitHub {
-        request_url: String,
-        request_token: Secret,
-    },
-    /// Given by the job in a variable (its audience fixed by the job's `id_tokens:`).
-    GitLab { variable: String, token: Secret },
-}
-
-impl Provider {
-    /// The provider this job can get an identity token from, if any. `token_var`
-    /// names GitLab's variable.
-    pub(crate) fn detect(env: &Env, token_var: &str) -> Option<Self> {
-        if let Some(request_url) = env.get(vars::ACTIONS_ID_TOKEN_REQUEST_URL) {
-            return Some(Self::GitHub {
-                request_url: request_url.to_owned(),
-                request_token: Secret::new(
-                    env.get(vars::ACTIONS_ID_TOKEN_REQUEST_TOKEN)
-                        .unwrap_or_default(),
-                ),
-            });
-        }
-        env.get(token_var)
-            .filter(|token| !token.trim().is_empty())
-            .map(|token| Self::GitLab {
-                variable: token_var.to_owned(),
-                token: Secret::new(token.trim()),
-            })
-    }
-}
+/// Where the job's identity token comes from: the one home of that is
+/// `custody_cli::sigstore::AmbientIdentity` (GitHub's token endpoint, or the variable a
+/// GitLab job declares), asked here for the index's audience.
+pub(crate) use custody_cli::sigstore::AmbientIdentity as Provider;
 
 #[derive(Debug, Error)]
 pub(crate) enum TrustedError {
@@ -74,10 +45,8 @@ pub(crate) enum TrustedError {
     Unsupported { url: String, status: u16 },
     #[error("the index gave no OIDC audience (from {url})")]
     NoAudience { url: String },
-    #[error("GitHub did not issue an identity token (status {status})")]
-    NoGithubToken { status: u16 },
-    #[error("the ACTIONS_ID_TOKEN_REQUEST_URL is not a URL")]
-    BadRequestUrl,
+    #[error(transparent)]
+    IdentityToken(#[from] SigstoreTokenError),
     #[error("trusted publishing failed: the index refused the identity token {}", refusal.describe())]
     Refused { url: String, refusal: mint::Refusal },
     #[error(
@@ -91,7 +60,9 @@ pub(crate) enum TrustedError {
 impl Diagnose for TrustedError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::Http(error) => error.exit_status(),
+            Self::Http(error) | Self::IdentityToken(SigstoreTokenError::Http(error)) => {
+                error.exit_status()
+            }
             Self::MintAnswerLost { .. } => ExitStatus::Timeout,
             _ => ExitStatus::Environment,
         }
@@ -108,9 +79,8 @@ impl Diagnose for TrustedError {
             Self::Unsupported { .. } | Self::NoAudience { .. } => {
                 "this index has no trusted publishing: use an API token (PYPI_LOGIN=__token__, PYPI_PASSWORD=pypi-...), or check --repository-url"
             }
-            Self::NoGithubToken { .. } | Self::BadRequestUrl => {
-                "the job needs `permissions: id-token: write`"
-            }
+            Self::IdentityToken(SigstoreTokenError::Http(error)) => return error.hint(),
+            Self::IdentityToken(_) => "the job needs `permissions: id-token: write`",
             Self::Refused { refusal, .. } => mint::hint_for(refusal.code()),
             Self::MintAnswerLost { .. } => mint::hint_for(Some("invalid-reuse-token")),
             Self::Http(error) => return error.hint(),
@@ -146,18 +116,14 @@ pub(crate) fn exchange(
     register: &mut dyn FnMut(&str),
 ) -> Result<Minted, TrustedError> {
     let base = oidc_base(upload);
-    let identity = match provider {
-        Provider::GitHub {
-            request_url,
-            request_token,
-        } => {
-            register(request_token.expose());
-            let audience = audience(client, config, &base)?;
-            github_token(client, config, request_url, request_token, &audience)?
-        }
-        Provider::GitLab { token, .. } => token.clone(),
+    // Only GitHub's token is asked for with the index's audience; GitLab's was declared
+    // by the job with it.
+    let audience = if provider.renewable() {
+        audience(client, config, &base)?
+    } else {
+        String::new()
     };
-    register(identity.expose());
+    let identity = provider.token_for(client, config, &audience, register)?;
     let minted = mint::mint(client, config, &base, &identity)?;
     register(minted.token.expose());
     Ok(minted)
@@ -185,7 +151,7 @@ impl Renewal {
 
     /// Whether the token should be replaced before the next upload.
     pub(crate) fn is_due(&self, now: Instant) -> bool {
-        matches!(self.provider, Provider::GitHub { .. })
+        self.provider.renewable()
             && now.saturating_duration_since(self.minted_at) * 2 >= self.lifetime
     }
 
@@ -241,35 +207,6 @@ fn audience(client: &Client, config: &HttpConfig, base: &Url) -> Result<String, 
         .ok_or(TrustedError::NoAudience { url })
 }
 
-/// The job's identity token, from the Actions runtime.
-fn github_token(
-    client: &Client,
-    config: &HttpConfig,
-    request_url: &str,
-    request_token: &Secret,
-    audience: &str,
-) -> Result<Secret, TrustedError> {
-    let mut token_url = Url::parse(request_url).map_err(|_| TrustedError::BadRequestUrl)?;
-    token_url
-        .query_pairs_mut()
-        .append_pair("audience", audience);
-    let response = send_with_retry(
-        config,
-        &token_url,
-        || {
-            client.get(token_url.clone()).header(
-                "Authorization",
-                format!("bearer {}", request_token.expose()),
-            )
-        },
-        |_, _, _| {},
-    )?;
-    let status = response.status().as_u16();
-    json_of(response)
-        .and_then(|v| v.get("value").and_then(|a| a.as_str()).map(Secret::new))
-        .ok_or(TrustedError::NoGithubToken { status })
-}
-
 fn json_of(response: custody_http::Response) -> Option<serde_json::Value> {
     response
         .text()
@@ -295,29 +232,6 @@ mod tests {
         ] {
             assert_eq!(oidc_base(&Url::parse(upload).unwrap()).as_str(), base);
         }
-    }
-
-    #[test]
-    fn github_wins_then_the_declared_gitlab_variable() {
-        let env = Env::from_pairs([("PYPI_ID_TOKEN", " eyJ.x.y \n")]);
-        assert_eq!(
-            Provider::detect(&env, GITLAB_ID_TOKEN_VAR),
-            Some(Provider::GitLab {
-                variable: "PYPI_ID_TOKEN".into(),
-                token: Secret::new("eyJ.x.y"),
-            })
-        );
-        assert_eq!(Provider::detect(&env, "OTHER"), None);
-        let env = Env::from_pairs([
-            ("PYPI_ID_TOKEN", "eyJ.x.y"),
-            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/t"),
-        ]);
-        assert!(matches!(
-            Provider::detect(&env, GITLAB_ID_TOKEN_VAR),
-            Some(Provider::GitHub { .. })
-        ));
-        let env = Env::from_pairs([("PYPI_ID_TOKEN", "  ")]);
-        assert_eq!(Provider::detect(&env, GITLAB_ID_TOKEN_VAR), None);
     }
 
     #[test]
