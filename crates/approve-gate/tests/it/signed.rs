@@ -3,12 +3,14 @@
 //! Fulcio and Rekor; sigstore-python verifies the bundle against the record for the
 //! job's workflow and refuses it for another, and publish-pypi accepts it with
 //! `--approval-signed-by`. Without an identity, `--sign on` stops before anyone is asked.
+//! A record written without one can be signed by a person with sigstore-python
+//! (`python -m sigstore sign approval.json`), which publish-pypi accepts for that email.
 
 use std::path::Path;
 
 use custody_test_support::oidc::REQUEST_TOKEN;
 use custody_test_support::sigstore::{
-    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
+    Claims, EMAIL_ISSUER, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
 };
 
 use crate::{cmd, record, release, stderr_of, stdout_of};
@@ -275,4 +277,77 @@ fn publish_pypi_requires_the_signature_approve_gate_made() {
         "{}",
         stderr_of(&output)
     );
+}
+
+/// publish-pypi's dry run of the release in `dir` with its approval, requiring
+/// `signed_by`, under the stack's trust root.
+fn publish_dry_run(dir: &Path, stack: &SigstoreStack, signed_by: &str) -> std::process::Output {
+    std::process::Command::new(crate::local::publish_pypi())
+        .args([
+            "--manifest",
+            "release/release.json",
+            "--approval",
+            "approval.json",
+        ])
+        .args(["--approval-signed-by", signed_by])
+        .args(["--dry-run", "--no-index-check"])
+        .args(["--repository-url", "http://127.0.0.1:9/legacy/"])
+        .current_dir(dir)
+        .env_clear()
+        .env("NO_COLOR", "1")
+        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_person_signs_the_record_with_sigstore_python_and_publish_pypi_accepts_it() {
+    let stack = SigstoreStack::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Recorded outside CI, with no identity: the record is written unsigned.
+    let output = approve(dir.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let approval = dir.path().join("approval.json");
+    let signature = dir.path().join("approval.json.sigstore.json");
+    assert!(approval.exists() && !signature.exists());
+
+    // The person signs it as approve-gate's help says: `python -m sigstore sign
+    // approval.json`, sigstore-python with their email identity.
+    let person = "release-manager@example.com";
+    assert_eq!(
+        stack.python_sign(&Claims::email(person), &approval),
+        signature
+    );
+    assert_eq!(stack.log_entry_count(), 1);
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&signature),
+        Subject::File(&approval),
+        Expected::Email(person, EMAIL_ISSUER),
+    );
+    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+
+    let output = publish_dry_run(dir.path(), &stack, &format!("email:{person}"));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    let output = publish_dry_run(
+        dir.path(),
+        &stack,
+        &format!("email:{person}@{EMAIL_ISSUER}"),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+    // Not the workflow, nor another person.
+    for other in [
+        "github:octo/sample/.github/workflows/release.yml",
+        "email:alice@example.com",
+    ] {
+        let output = publish_dry_run(dir.path(), &stack, other);
+        assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+        assert!(
+            stderr_of(&output).contains(&format!(
+                "`approval.json` was signed by `{person} (issuer {EMAIL_ISSUER})`"
+            )),
+            "{}",
+            stderr_of(&output)
+        );
+    }
 }

@@ -3,7 +3,9 @@
 //! go-oidc does for an issuer of its configuration (the signature against the keys the
 //! issuer's discovery document points to, fetched over HTTP; issuer; audience
 //! `sigstore`; expiry; not-before with five minutes of leeway), checks the proof of
-//! possession over the principal's name (the token's `sub`, or its email), and issues a
+//! possession — a PKCS#10 `certificateSigningRequest` whose self-signature verifies
+//! (what sigstore-python sends), or a `publicKeyRequest` signing the principal's name
+//! (the token's `sub`, or its email; what sigstore-rust sends) — and issues a
 //! 10-minute leaf with the identity the issuer's type derives from the claims (the
 //! `github-workflow` and `gitlab-pipeline` CI templates of `config/identity/config.yaml`,
 //! or an email), embedding an SCT from the CT log. Refusals are grpc-gateway's
@@ -17,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use x509_cert::der::Decode;
 use x509_cert::der::asn1::{Ia5String, ObjectIdentifier, Utf8StringRef};
@@ -25,7 +27,9 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
+use super::csr::{self, CsrRefusal};
 use super::ct::CtLog;
+use super::gateway::{self, SigningRequest};
 use super::issuer::{OidcIssuer, ProviderKind, SIGSTORE_AUDIENCE};
 use super::keys::{PublicKey, pem, pem_decode};
 use super::x509::{CertificateAuthority, extension, raw_extension};
@@ -36,6 +40,7 @@ pub const INVALID_IDENTITY_TOKEN: &str = "There was an error processing the iden
 pub const INVALID_PUBLIC_KEY: &str = "The public key supplied in the request could not be parsed";
 pub const INSECURE_PUBLIC_KEY: &str = "The public key supplied in the request is insecure";
 pub const INVALID_SIGNATURE: &str = "The signature supplied in the request could not be verified";
+pub const INVALID_CSR: &str = "The certificate signing request could not be parsed";
 /// gRPC `InvalidArgument`, which grpc-gateway answers with HTTP 400.
 const INVALID_ARGUMENT: u16 = 3;
 
@@ -139,48 +144,35 @@ fn signing_certificate(
     ca: &CertificateAuthority,
     ct_log: &CtLog,
 ) -> Result<(Vec<u8>, Reply), Reply> {
-    let body: Value = serde_json::from_slice(&request.body)
-        .map_err(|_| grpc_error(400, INVALID_ARGUMENT, "invalid character in request body"))?;
+    // grpc-gateway decodes the body before Fulcio runs: a malformed one is its refusal.
+    let body = gateway::decode(&request.body).map_err(|message| refused(&message))?;
     // The token comes in the body, or as a bearer token (`extractOIDCTokenFromAuthHeader`).
-    let token = body["credentials"]["oidcIdentityToken"]
-        .as_str()
-        .map(str::to_owned)
-        .or_else(|| {
-            request
-                .header("Authorization")
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let token = if body.token.is_empty() {
+        request
+            .header("Authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .unwrap_or_default()
+    } else {
+        body.token.as_str()
+    };
     // `Authenticate` verifies the token and makes the principal (an email principal
     // wants a verified email); either failure is the same message to the client.
-    let (issuer, claims, name) = authenticate(&token, issuers)
+    let (issuer, claims, name) = authenticate(token, issuers)
         .and_then(|(issuer, claims)| {
             let name = principal_name(issuer.kind, &claims)?;
             Ok((issuer, claims, name))
         })
         .map_err(|_| refused(INVALID_IDENTITY_TOKEN))?;
-    let key_text = body["publicKeyRequest"]["publicKey"]["content"]
-        .as_str()
-        .unwrap_or_default();
-    // `challenges.ParsePublicKey`: a PEM `PUBLIC KEY`.
-    let spki_der = match pem_decode(key_text) {
-        Some((label, der)) if label == "PUBLIC KEY" => der,
-        _ => return Err(refused(INVALID_PUBLIC_KEY)),
+    let key = if body.certificate_request.is_empty() {
+        signed_challenge(&body, &name)?
+    } else {
+        csr::proven_key(&body.certificate_request).map_err(|refusal| match refusal {
+            CsrRefusal::Unparsable => refused(INVALID_CSR),
+            CsrRefusal::Insecure => refused(INSECURE_PUBLIC_KEY),
+            CsrRefusal::Signature => refused(INVALID_SIGNATURE),
+            CsrRefusal::NotPermitted(message) => refused(&message),
+        })?
     };
-    if SubjectPublicKeyInfoRef::from_der(&spki_der).is_err() {
-        return Err(refused(INVALID_PUBLIC_KEY));
-    }
-    // A key that parses but is not ECDSA P-256/P-384 is refused as insecure: Fulcio
-    // also takes RSA, Ed25519 and P-521 keys, which no sigstore client here sends.
-    let key = PublicKey::from_spki_der(&spki_der).ok_or_else(|| refused(INSECURE_PUBLIC_KEY))?;
-    let proof = body["publicKeyRequest"]["proofOfPossession"]
-        .as_str()
-        .and_then(|p| STANDARD.decode(p).ok())
-        .unwrap_or_default();
-    if !key.verify(name.as_bytes(), &proof) {
-        return Err(refused(INVALID_SIGNATURE));
-    }
     let (san, extensions) = identity(issuer.kind, &claims).map_err(|e| refused(&e))?;
     let leaf = ca.issue(&key.spki_der, san, extensions, ct_log);
     let chain = [
@@ -190,6 +182,26 @@ fn signing_certificate(
     ];
     let reply = json!({"signedCertificateEmbeddedSct": {"chain": {"certificates": chain}}});
     Ok((leaf, Reply::json(200, &reply.to_string())))
+}
+
+/// The `publicKeyRequest` proof (also what Fulcio checks when neither proof was sent):
+/// a PEM public key and its signature over the principal's name.
+fn signed_challenge(body: &SigningRequest, name: &str) -> Result<PublicKey, Reply> {
+    // `challenges.ParsePublicKey`: a PEM `PUBLIC KEY`.
+    let spki_der = match pem_decode(&body.public_key) {
+        Some((label, der)) if label == "PUBLIC KEY" => der,
+        _ => return Err(refused(INVALID_PUBLIC_KEY)),
+    };
+    if SubjectPublicKeyInfoRef::from_der(&spki_der).is_err() {
+        return Err(refused(INVALID_PUBLIC_KEY));
+    }
+    // A key that parses but is not ECDSA P-256/P-384 is refused as insecure: Fulcio
+    // also takes RSA, Ed25519 and P-521 keys, which no sigstore client here sends.
+    let key = PublicKey::from_spki_der(&spki_der).ok_or_else(|| refused(INSECURE_PUBLIC_KEY))?;
+    if !key.verify(name.as_bytes(), &body.proof) {
+        return Err(refused(INVALID_SIGNATURE));
+    }
+    Ok(key)
 }
 
 type ClaimSet = Map<String, Value>;

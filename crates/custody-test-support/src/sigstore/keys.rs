@@ -68,6 +68,15 @@ impl Curve {
         }
     }
 
+    /// The name Go gives the curve's hash (`crypto.Hash.String`), as Fulcio's
+    /// messages say it.
+    pub(crate) fn hash_name(self) -> &'static str {
+        match self {
+            Self::P256 => "SHA-256",
+            Self::P384 => "SHA-384",
+        }
+    }
+
     fn verification(self) -> &'static signature::EcdsaVerificationAlgorithm {
         match self {
             Self::P256 => &signature::ECDSA_P256_SHA256_ASN1,
@@ -164,6 +173,11 @@ impl PublicKey {
             curve,
             point,
         })
+    }
+
+    /// The uncompressed public point.
+    pub(crate) fn point(&self) -> &[u8] {
+        &self.point
     }
 
     /// Checks an ASN.1 DER ECDSA `signature` over `message` hashed with the curve's hash.

@@ -14,9 +14,14 @@
 //! // sign with `stack.fulcio_url()`, `stack.rekor_url()` and `token`, then verify with
 //! // `stack.trust_root_path()`.
 //! ```
+//!
+//! sigstore-python signs against it too, with the stack's client trust configuration:
+//! [`SigstoreStack::python_sign`] runs `python -m sigstore --trust-config FILE sign`.
 
+mod csr;
 mod ct;
 mod fulcio;
+mod gateway;
 mod issuer;
 mod keys;
 mod merkle;
@@ -34,9 +39,11 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use x509_cert::der::{Decode, Encode};
 
+pub use csr::certificate_request;
 pub use ct::CtLog;
 pub use fulcio::{
-    Fulcio, INSECURE_PUBLIC_KEY, INVALID_IDENTITY_TOKEN, INVALID_PUBLIC_KEY, INVALID_SIGNATURE,
+    Fulcio, INSECURE_PUBLIC_KEY, INVALID_CSR, INVALID_IDENTITY_TOKEN, INVALID_PUBLIC_KEY,
+    INVALID_SIGNATURE,
 };
 pub use issuer::{
     Claims, EMAIL_ISSUER, GITHUB_ISSUER, GITLAB_ISSUER, OidcIssuer, Provider, ProviderKind,
@@ -44,8 +51,8 @@ pub use issuer::{
 };
 pub use keys::{Curve, SigningKey, pem, pem_decode};
 pub use python::{
-    Expected, PythonVerdicts, Root, Signed, Subject, Verdict, python_verify, sigstore_python,
-    verify_script,
+    Expected, PythonVerdicts, Root, Signed, Subject, Verdict, python_verify, sigstore_cli,
+    sigstore_python, verify_script,
 };
 pub use rekor::{HOSTNAME as REKOR_HOSTNAME, Rekor};
 pub use x509::{CertificateAuthority, LEAF_LIFETIME};
@@ -58,8 +65,13 @@ pub struct SigstoreStack {
     rekor: Rekor,
     ct_log: Arc<CtLog>,
     trust_root: PathBuf,
+    trust_config: PathBuf,
     _dir: tempfile::TempDir,
 }
+
+/// The predicate type `python -m sigstore attest` takes for SLSA provenance v1, one of
+/// the two PEP 740 admits.
+pub const SLSA_PROVENANCE_V1: &str = "https://slsa.dev/provenance/v1";
 
 impl SigstoreStack {
     /// Starts the providers, Fulcio (with a new CA and CT log) and Rekor, and writes
@@ -78,12 +90,24 @@ impl SigstoreStack {
             serde_json::to_vec_pretty(&document).expect("JSON"),
         )
         .expect("write the trusted root");
+        let trust_config = dir.path().join("trust_config.json");
+        let config = json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": document,
+            "signingConfig": signing_config(&fulcio, &rekor),
+        });
+        fs_err::write(
+            &trust_config,
+            serde_json::to_vec_pretty(&config).expect("JSON"),
+        )
+        .expect("write the client trust config");
         Self {
             issuer,
             fulcio,
             rekor,
             ct_log,
             trust_root,
+            trust_config,
             _dir: dir,
         }
     }
@@ -117,6 +141,43 @@ impl SigstoreStack {
     /// The stack's `trusted_root.json`.
     pub fn trust_root_path(&self) -> &Path {
         &self.trust_root
+    }
+
+    /// The stack's client trust configuration (v0.1): its trusted root and a signing
+    /// configuration naming its Fulcio and Rekor, what sigstore-python signs with
+    /// (`python -m sigstore --trust-config FILE sign …`, see [`sigstore_cli`]).
+    pub fn client_trust_config_path(&self) -> &Path {
+        &self.trust_config
+    }
+
+    /// Signs `file` as a person does, with sigstore-python and a token of `claims`:
+    /// `python -m sigstore sign FILE` (a certificate signing request to Fulcio, a
+    /// hashedrekord entry in Rekor); returns `FILE.sigstore.json`, the bundle it wrote.
+    /// Panics with the tool's output when it fails.
+    pub fn python_sign(&self, claims: &Claims, file: &Path) -> PathBuf {
+        let mut command = sigstore_cli(&self.trust_config, &self.issuer.mint(claims));
+        command.args(["sign", "--overwrite"]).arg(file);
+        python::run_signing(command, file)
+    }
+
+    /// Attests `file` with sigstore-python and a token of `claims`: `python -m sigstore
+    /// attest --predicate-type https://slsa.dev/provenance/v1 --predicate PREDICATE
+    /// FILE`, a DSSE envelope over an in-toto statement naming the file by its name and
+    /// sha256 (a dsse entry in Rekor); returns `FILE.sigstore.json`. Panics with the
+    /// tool's output when it fails.
+    pub fn python_attest(&self, claims: &Claims, file: &Path, predicate: &Path) -> PathBuf {
+        let mut command = sigstore_cli(&self.trust_config, &self.issuer.mint(claims));
+        command
+            .args([
+                "attest",
+                "--overwrite",
+                "--predicate-type",
+                SLSA_PROVENANCE_V1,
+            ])
+            .arg("--predicate")
+            .arg(predicate)
+            .arg(file);
+        python::run_signing(command, file)
     }
 
     /// An `ACTIONS_ID_TOKEN_REQUEST_URL` handing out tokens with `claims` (see
@@ -168,6 +229,31 @@ fn trusted_root(fulcio: &Fulcio, rekor: &Rekor, ct_log: &CtLog) -> serde_json::V
         }],
         "ctlogs": [log(ct_log.key(), format!("{}/ct", fulcio.url()))],
         "timestampAuthorities": [],
+    })
+}
+
+/// The v0.2 signing configuration of the stack, as sigstore-python 4.5.1 reads it: its
+/// Fulcio (CA API v1) and its Rekor as a v1 log (4.5.1 prefers a v2 log when one is
+/// offered; the stack's is v1), each valid since the CA was made; no timestamp
+/// authority, which 4.5.1 does not require (a v1 log's integrated time dates the
+/// signature), and no OIDC provider (tests hand sigstore-python its token).
+fn signing_config(fulcio: &Fulcio, rekor: &Rekor) -> serde_json::Value {
+    let service = |url: String| {
+        json!({
+            "url": url,
+            "majorApiVersion": 1,
+            "validFor": {"start": rfc3339(fulcio.authority().not_before())},
+            "operator": "custody-test.invalid",
+        })
+    };
+    json!({
+        "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+        "caUrls": [service(fulcio.url())],
+        "oidcUrls": [],
+        "rekorTlogUrls": [service(rekor.url())],
+        "rekorTlogConfig": {"selector": "ANY"},
+        "tsaUrls": [],
+        "tsaConfig": {"selector": "ANY"},
     })
 }
 

@@ -19,6 +19,41 @@ pub fn sigstore_python() -> PathBuf {
     require(venv.join("bin/python"), "the sigstore virtualenv's Python")
 }
 
+/// `python -m sigstore --trust-config TRUST_CONFIG`, sigstore-python's command line from
+/// the sigstore virtualenv, signing as `token`: the token goes in
+/// `SIGSTORE_IDENTITY_TOKEN`, where its `--identity-token` defaults from, so it is never
+/// on a command line, and the test's own `SIGSTORE_*` settings are left out.
+pub fn sigstore_cli(trust_config: &Path, token: &str) -> Command {
+    let mut command = Command::new(sigstore_python());
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SIGSTORE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(["-m", "sigstore", "--trust-config"])
+        .arg(trust_config)
+        .env("SIGSTORE_IDENTITY_TOKEN", token);
+    command
+}
+
+/// Runs a signing `command` of sigstore-python and returns the bundle it wrote,
+/// `FILE.sigstore.json`; panics with its output when it fails.
+pub(crate) fn run_signing(mut command: Command, file: &Path) -> PathBuf {
+    let output = command.output().expect("run sigstore-python");
+    assert!(
+        output.status.success(),
+        "sigstore-python did not sign `{}` ({}):\n{}\n{}",
+        file.display(),
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut bundle = file.as_os_str().to_owned();
+    bundle.push(".sigstore.json");
+    PathBuf::from(bundle)
+}
+
 /// The verification script.
 pub fn verify_script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python/sigstore_verify.py")

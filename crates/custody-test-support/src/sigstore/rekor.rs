@@ -336,10 +336,11 @@ fn hashedrekord(spec: &Value) -> Result<Value, Refusal> {
 /// `dsse` 0.0.1 with `proposedContent`: every envelope signature must verify over the
 /// DSSE PAE with one of the verifiers.
 fn dsse(spec: &Value) -> Result<Value, Refusal> {
-    if spec.get("envelopeHash").is_some()
-        || spec.get("payloadHash").is_some()
-        || spec.get("signatures").is_some()
-    {
+    // Go decodes `null` as an absent field, and tests `len(Signatures) != 0`:
+    // sigstore-python sends the server-side fields as `null`.
+    let present = |name: &str| spec.get(name).is_some_and(|value| !value.is_null());
+    let signatures = spec["signatures"].as_array().is_some_and(|s| !s.is_empty());
+    if present("envelopeHash") || present("payloadHash") || signatures {
         return Err(Refusal::invalid(
             "either proposedContent or envelopeHash, payloadHash, and signatures must be present but not both",
         ));

@@ -1,8 +1,8 @@
 //! The stack refuses what the real services refuse, in their words: Fulcio a token for
 //! another audience, an expired one, a forged one, one from an issuer it does not know,
 //! one missing a claim its template needs, and a proof of possession that does not
-//! verify; Rekor an entry whose signature its verifier does not make, and the same
-//! entry twice.
+//! verify; Rekor an entry whose signature its verifier does not make, a dsse entry
+//! proposing the fields it computes itself, and the same entry twice.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -285,7 +285,24 @@ fn rekor_refuses_a_dsse_envelope_its_verifier_did_not_sign() {
             "error processing entry: all signatures must have a key that verifies it"
         )
     );
-    let (status, body) = propose(&stack, &entry(&key));
+    // The server computes the hashes and signatures: a client proposing them too is
+    // refused, one sending them as `null` (sigstore-python) is not.
+    let mut both = entry(&key);
+    both["spec"]["payloadHash"] =
+        json!({"algorithm": "sha256", "value": hex::encode(Sha256::digest(payload))});
+    let (status, body) = propose(&stack, &both);
+    assert_eq!(
+        (status, body["message"].as_str().unwrap()),
+        (
+            400,
+            "error processing entry: either proposedContent or envelopeHash, payloadHash, and signatures must be present but not both"
+        )
+    );
+    let mut nulls = entry(&key);
+    for field in ["envelopeHash", "payloadHash", "signatures"] {
+        nulls["spec"][field] = Value::Null;
+    }
+    let (status, body) = propose(&stack, &nulls);
     assert_eq!(status, 201, "{body}");
     let logged = body.as_object().unwrap().values().next().unwrap();
     let canonical: Value =

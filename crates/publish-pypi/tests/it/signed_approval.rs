@@ -1,29 +1,32 @@
 //! `--approval-signed-by`: the approval record must carry a Sigstore signature beside it
 //! (`approval.json.sigstore.json`) over its exact bytes, chaining to the trust root, by
 //! one of the identities named. The signatures are made against the local Sigstore
-//! stack, for a GitHub workflow's token and for a person's email token, and each is
-//! first accepted by sigstore-python; publish-pypi must accept them and refuse, before
-//! any upload, a missing, broken or edited signature, a signature under another root,
-//! and another signer.
+//! stack, for a GitHub workflow's token (sigstore-rust, as approve-gate signs) and by a
+//! person with sigstore-python (`python -m sigstore sign approval.json`, an email
+//! token), and each is first accepted by sigstore-python; publish-pypi must accept them
+//! and refuse, before any upload, a missing, broken or edited signature, a signature
+//! under another root, and another signer.
 
 use std::path::{Path, PathBuf};
 
 use custody_attest::sign::{IdentityToken, Services, sign_blob};
+use custody_attest::{Identity, TrustRoot, verify_bundle};
 use custody_manifest::{Approval, Decision, Manifest};
-use custody_test_support::PypiServer;
 use custody_test_support::sigstore::{
-    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
+    Claims, EMAIL_ISSUER, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
 };
+use custody_test_support::{PypiServer, sha256_hex};
 
 use crate::{cmd, manifest_of, sample_release, stderr_of};
 
 const WORKFLOW: &str = "github:octo/sample/.github/workflows/release.yml";
 const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
 
-/// Signs `file` as a Sigstore client does for the identity of `claims` (minted by the
-/// stack's issuer): a message-signature bundle through the stack's Fulcio and Rekor,
-/// written to `FILE.sigstore.json`, the file `python -m sigstore sign FILE` writes.
-/// sigstore-python must accept the bundle before publish-pypi is asked about it.
+/// Signs `file` as approve-gate does (sigstore-rust's signer) for the identity of
+/// `claims` (minted by the stack's issuer): a message-signature bundle through the
+/// stack's Fulcio and Rekor, written to `FILE.sigstore.json`, the file
+/// `python -m sigstore sign FILE` writes. sigstore-python must accept the bundle before
+/// publish-pypi is asked about it.
 fn sigstore_sign(stack: &SigstoreStack, claims: &Claims, file: &Path) {
     let token = IdentityToken::new(&stack.issuer().mint(claims)).unwrap();
     let services = Services::new(stack.fulcio_url(), stack.rekor_url());
@@ -292,11 +295,30 @@ fn a_person_signs_the_approval_with_their_own_sigstore_client() {
     let dir = tempfile::tempdir().unwrap();
     approved_release(dir.path());
     let person = "release-manager@example.com";
-    sigstore_sign(
-        &stack,
-        &Claims::email(person),
-        &dir.path().join("approval.json"),
+    // The documented way: `python -m sigstore sign approval.json`, here sigstore-python
+    // with the stack's trust configuration and the person's email token.
+    let approval = dir.path().join("approval.json");
+    let bundle = stack.python_sign(&Claims::email(person), &approval);
+    assert_eq!(bundle, dir.path().join("approval.json.sigstore.json"));
+    let verdicts = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(&bundle),
+        Subject::File(&approval),
+        Expected::Email(person, EMAIL_ISSUER),
     );
+    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    // What publish-pypi calls, on the same bytes: the person, by their issuer.
+    let root = TrustRoot::from_file(stack.trust_root_path()).unwrap();
+    let sha256 = sha256_hex(&fs_err::read(&approval).unwrap());
+    let bundle_json = fs_err::read(&bundle).unwrap();
+    let expected: Identity = format!("email:{person}@{EMAIL_ISSUER}").parse().unwrap();
+    let claims = verify_bundle(&sha256, &bundle_json, &root, &expected).unwrap();
+    assert_eq!(
+        (claims.identity.as_str(), claims.issuer.as_str()),
+        (person, EMAIL_ISSUER)
+    );
+    let someone_else: Identity = "email:someone-else@example.com".parse().unwrap();
+    assert!(verify_bundle(&sha256, &bundle_json, &root, &someone_else).is_err());
 
     let output = publish(
         dir.path(),
