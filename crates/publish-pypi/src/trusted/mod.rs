@@ -79,11 +79,12 @@ impl Diagnose for TrustedError {
             Self::Unsupported { .. } | Self::NoAudience { .. } => {
                 "this index has no trusted publishing: use an API token (PYPI_LOGIN=__token__, PYPI_PASSWORD=pypi-...), or check --repository-url"
             }
-            Self::IdentityToken(SigstoreTokenError::Http(error)) => return error.hint(),
+            Self::IdentityToken(SigstoreTokenError::Http(error)) | Self::Http(error) => {
+                return error.hint();
+            }
             Self::IdentityToken(_) => "the job needs `permissions: id-token: write`",
             Self::Refused { refusal, .. } => mint::hint_for(refusal.code()),
             Self::MintAnswerLost { .. } => mint::hint_for(Some("invalid-reuse-token")),
-            Self::Http(error) => return error.hint(),
         };
         Some(hint.to_owned())
     }
