@@ -5,8 +5,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use sigstore_trust_root::{SigstoreInstance, TrustedRoot};
+use serde::Serialize;
+use sigstore_trust_root::trusted_root::CertChain;
+use sigstore_trust_root::{SigstoreInstance, TimeRange, TrustedRoot};
 use sigstore_verify::Verifier;
 
 use crate::error::AttestError;
@@ -110,6 +113,264 @@ impl TrustRoot {
     pub fn describe(&self) -> String {
         describe_source(&self.source)
     }
+
+    /// The JSON of a shipped root exactly as sigstore-trust-root embeds it (what a
+    /// user pins, byte for byte); `None` for a root that came from elsewhere.
+    pub fn shipped_json(&self) -> Option<&'static str> {
+        let instance = match self.source {
+            TrustSource::PublicGood => SigstoreInstance::PublicGood,
+            TrustSource::Staging => SigstoreInstance::Staging,
+            TrustSource::File(_) | TrustSource::Refreshed(_) => return None,
+        };
+        Some(instance.embedded_trusted_root_json())
+    }
+
+    /// Every anchor of the root, in the root's order: Fulcio CAs, Rekor logs, CT logs,
+    /// timestamp authorities.
+    pub fn anchors(&self) -> Vec<Anchor> {
+        let root = &self.root;
+        let cas = root.certificate_authorities.iter().map(|ca| {
+            Anchor::new(
+                AnchorKind::FulcioCa,
+                &ca.uri,
+                chain_id(&ca.cert_chain),
+                subject(
+                    ca.subject.organization.as_deref(),
+                    ca.subject.common_name.as_deref(),
+                ),
+                ca.valid_for.as_ref(),
+            )
+        });
+        let tlogs = root.tlogs.iter().map(|log| {
+            Anchor::new(
+                AnchorKind::RekorLog,
+                &log.base_url,
+                hex(log.log_id.key_id.as_bytes()),
+                log.public_key.key_details.to_string(),
+                log.public_key.valid_for.as_ref(),
+            )
+        });
+        let ctlogs = root.ctlogs.iter().map(|log| {
+            Anchor::new(
+                AnchorKind::CtLog,
+                &log.base_url,
+                hex(log.log_id.key_id.as_bytes()),
+                log.public_key.key_details.to_string(),
+                log.public_key.valid_for.as_ref(),
+            )
+        });
+        let tsas = root.timestamp_authorities.iter().map(|tsa| {
+            Anchor::new(
+                AnchorKind::TimestampAuthority,
+                tsa.uri.as_deref().unwrap_or_default(),
+                chain_id(&tsa.cert_chain),
+                subject(
+                    tsa.subject.organization.as_deref(),
+                    tsa.subject.common_name.as_deref(),
+                ),
+                tsa.valid_for.as_ref(),
+            )
+        });
+        cas.chain(tlogs).chain(ctlogs).chain(tsas).collect()
+    }
+}
+
+/// What vouches for a signature in a trusted root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnchorKind {
+    /// A Fulcio certificate authority: signing certificates must chain to it.
+    FulcioCa,
+    /// A Rekor transparency log's key: it signs checkpoints and entry timestamps.
+    RekorLog,
+    /// A certificate transparency log's key: it signs the SCTs in Fulcio certificates.
+    CtLog,
+    /// An RFC 3161 timestamp authority.
+    TimestampAuthority,
+}
+
+impl fmt::Display for AnchorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::FulcioCa => "Fulcio CA",
+            Self::RekorLog => "Rekor log",
+            Self::CtLog => "CT log",
+            Self::TimestampAuthority => "TSA",
+        })
+    }
+}
+
+/// One anchor of a trusted root, and the window in which the root lets it vouch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anchor {
+    pub kind: AnchorKind,
+    /// The service (`baseUrl` of a log, `uri` of a CA or TSA).
+    pub url: String,
+    /// What names it across roots, hex: a log's key id, or the sha256 of the first
+    /// certificate of a CA's or TSA's chain.
+    pub id: String,
+    /// A CA's or TSA's certificate subject (`sigstore.dev/sigstore`), a log key's
+    /// algorithm (`PKIX_ED25519`).
+    pub detail: String,
+    /// The start of the window, RFC 3339; none when the root sets no window.
+    pub valid_from: Option<String>,
+    /// The end of the window, RFC 3339; none while it is open.
+    pub valid_until: Option<String>,
+    #[serde(skip)]
+    window: Option<(SystemTime, Option<SystemTime>)>,
+}
+
+/// Where an anchor's window stands at some time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Validity {
+    /// Inside its window (or it has none): it vouches for what is signed now.
+    Current,
+    /// Its window has ended: it still vouches for what was signed inside it.
+    Expired,
+    /// Its window has not started: a rotation announced ahead.
+    NotYetValid,
+}
+
+impl fmt::Display for Validity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Current => "current",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not yet valid",
+        })
+    }
+}
+
+impl Anchor {
+    fn new(
+        kind: AnchorKind,
+        url: &str,
+        id: String,
+        detail: String,
+        window: Option<&TimeRange>,
+    ) -> Self {
+        Self {
+            kind,
+            url: url.to_owned(),
+            id,
+            detail,
+            valid_from: window.map(|w| w.start.to_string()),
+            valid_until: window.and_then(|w| w.end.map(|end| end.to_string())),
+            window: window.map(|w| (w.start.into(), w.end.map(SystemTime::from))),
+        }
+    }
+
+    /// Where its window stands at `now` (both ends inclusive, as Sigstore's
+    /// `TimeRange` is).
+    pub fn validity(&self, now: SystemTime) -> Validity {
+        match self.window {
+            Some((start, _)) if now < start => Validity::NotYetValid,
+            Some((_, Some(end))) if now > end => Validity::Expired,
+            _ => Validity::Current,
+        }
+    }
+}
+
+/// How one anchor differs between two roots (matched by kind and id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "kebab-case")]
+pub enum AnchorChange {
+    /// Only the newer root has it: a new CA or log key.
+    Added { anchor: Anchor },
+    /// Only the older root has it.
+    Removed { anchor: Anchor },
+    /// Both have it, with another window or URL (a key given an end: retired).
+    Changed { before: Anchor, after: Anchor },
+}
+
+/// What `after` changes of `before`: added and changed anchors in `after`'s order,
+/// then removed ones in `before`'s. Empty when both hold the same anchors.
+pub fn changes(before: &TrustRoot, after: &TrustRoot) -> Vec<AnchorChange> {
+    let (old, new) = (before.anchors(), after.anchors());
+    let same = |a: &Anchor, b: &Anchor| a.kind == b.kind && a.id == b.id;
+    let mut changes = Vec::new();
+    for anchor in &new {
+        match old.iter().find(|o| same(o, anchor)) {
+            None => changes.push(AnchorChange::Added {
+                anchor: anchor.clone(),
+            }),
+            Some(o) if o != anchor => changes.push(AnchorChange::Changed {
+                before: o.clone(),
+                after: anchor.clone(),
+            }),
+            Some(_) => {}
+        }
+    }
+    for anchor in &old {
+        if !new.iter().any(|n| same(n, anchor)) {
+            changes.push(AnchorChange::Removed {
+                anchor: anchor.clone(),
+            });
+        }
+    }
+    changes
+}
+
+/// Why a refresh through TUF failed, for deciding what it means: the repository was
+/// not there, or what it served is not to be trusted. sigstore-trust-root keeps only
+/// the text of sigstore-tuf's error, in which the repository's failures to answer
+/// (`Error::Transport`: connection, HTTP status, a file it does not serve, an answer
+/// over its size limit) read `transport error: …`; everything else is verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// The repository could not be reached or did not serve what its metadata names.
+    Unreachable,
+    /// The repository answered, and what it served does not verify against the pinned
+    /// TUF root (signatures, thresholds, expiry, versions, hashes, lengths), or is not
+    /// a usable trusted root.
+    Refused,
+}
+
+impl RefreshFailure {
+    /// The kind of an error [`crate::refresh()`] returned; `None` for any other error.
+    pub fn of(error: &AttestError) -> Option<Self> {
+        match error {
+            AttestError::Runtime { .. } => Some(Self::Unreachable),
+            AttestError::TrustRootRefresh { source, .. } => {
+                Some(if source.to_string().contains("transport error: ") {
+                    Self::Unreachable
+                } else {
+                    Self::Refused
+                })
+            }
+            AttestError::TrustRootInvalid { .. } => Some(Self::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// The sha256 of a chain's first certificate, hex; empty for an empty chain.
+fn chain_id(chain: &CertChain) -> String {
+    chain
+        .certificates
+        .first()
+        .map(|cert| sigstore_verify::crypto::sha256(cert.raw_bytes.as_bytes()).to_hex())
+        .unwrap_or_default()
+}
+
+fn subject(organization: Option<&str>, common_name: Option<&str>) -> String {
+    [organization, common_name]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            // Writing to a String cannot fail.
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
 }
 
 fn describe_source(source: &TrustSource) -> String {
@@ -152,6 +413,93 @@ mod tests {
             line.contains(&format!("version = \"{EMBEDDED_ROOTS_VERSION}\"")),
             "{line}"
         );
+    }
+
+    #[test]
+    fn the_anchors_are_the_roots_cas_logs_and_timestamp_authorities() {
+        let anchors = TrustRoot::public_good().anchors();
+        let kinds: Vec<_> = anchors.iter().map(|a| a.kind.to_string()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "Fulcio CA",
+                "Fulcio CA",
+                "Rekor log",
+                "Rekor log",
+                "CT log",
+                "CT log",
+                "TSA"
+            ]
+        );
+        // The first Fulcio root was retired at the end of 2022; the log ID is the
+        // sha256 of Rekor's public-good key, as Rekor itself reports it.
+        let first = &anchors[0];
+        assert_eq!(first.detail, "sigstore.dev/sigstore");
+        assert_eq!(first.valid_from.as_deref(), Some("2021-03-07T03:20:29Z"));
+        assert_eq!(
+            first.valid_until.as_deref(),
+            Some("2022-12-31T23:59:59.999Z")
+        );
+        assert_eq!(first.validity(SystemTime::now()), Validity::Expired);
+        let rekor = &anchors[2];
+        assert_eq!(rekor.url, "https://rekor.sigstore.dev");
+        assert_eq!(
+            rekor.id,
+            "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"
+        );
+        assert_eq!(rekor.valid_until, None);
+        let at = |seconds| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(seconds);
+        // 2021-01-01, 2022-06-01 and 2023-01-01.
+        assert_eq!(first.validity(at(1_609_459_200)), Validity::NotYetValid);
+        assert_eq!(first.validity(at(1_654_041_600)), Validity::Current);
+        assert_eq!(first.validity(at(1_672_531_200)), Validity::Expired);
+    }
+
+    #[test]
+    fn changes_name_added_removed_and_rewindowed_anchors() {
+        let staging = TrustRoot::staging();
+        assert!(changes(&staging, &TrustRoot::staging()).is_empty());
+        // A log retired (its window closed), a CT log dropped.
+        let mut json: serde_json::Value =
+            serde_json::from_str(staging.shipped_json().unwrap()).unwrap();
+        json["tlogs"][0]["publicKey"]["validFor"]["end"] = "2026-01-01T00:00:00Z".into();
+        let dropped = json["ctlogs"].as_array_mut().unwrap().remove(0);
+        let edited =
+            TrustRoot::from_json(TrustSource::Refreshed("x".into()), &json.to_string()).unwrap();
+        let found = changes(&staging, &edited);
+        assert_eq!(found.len(), 2, "{found:?}");
+        let AnchorChange::Changed { before, after } = &found[0] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(
+            (before.kind, before.valid_until.as_deref()),
+            (AnchorKind::RekorLog, None)
+        );
+        assert_eq!(after.valid_until.as_deref(), Some("2026-01-01T00:00:00Z"));
+        let AnchorChange::Removed { anchor } = &found[1] else {
+            panic!("{found:?}")
+        };
+        assert_eq!(anchor.url, dropped["baseUrl"].as_str().unwrap());
+        // Another instance's root shares nothing.
+        let other = changes(&staging, &TrustRoot::public_good());
+        assert_eq!(
+            other.len(),
+            staging.anchors().len() + TrustRoot::public_good().anchors().len()
+        );
+    }
+
+    #[test]
+    fn only_the_shipped_roots_have_shipped_json() {
+        assert_eq!(
+            TrustRoot::staging().shipped_json(),
+            Some(sigstore_trust_root::SIGSTORE_STAGING_TRUSTED_ROOT)
+        );
+        let refreshed = TrustRoot::from_json(
+            TrustSource::Refreshed("x".into()),
+            sigstore_trust_root::SIGSTORE_PRODUCTION_TRUSTED_ROOT,
+        )
+        .unwrap();
+        assert_eq!(refreshed.shipped_json(), None);
     }
 
     #[test]
