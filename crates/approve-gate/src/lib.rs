@@ -113,6 +113,13 @@ pub struct Cli {
     /// What silence means when the timeout passes.
     #[arg(long, value_enum, default_value_t = OnTimeout::Reject)]
     pub on_timeout: OnTimeout,
+    /// Require the manifest to be signed (`<manifest>.sigstore.json` beside it, a
+    /// Sigstore bundle over its exact bytes, verified with --sigstore-trust-root) by ID,
+    /// checked before anyone is asked: `github:OWNER/REPO/.github/workflows/FILE.yml[@REF]`,
+    /// `gitlab:GROUP/PROJECT//PATH` or `email:ADDRESS[@ISSUER]`. Repeat for several; any
+    /// one may have signed. `collect-artifacts select --sign on` writes the bundle.
+    #[arg(long, value_name = "ID")]
+    pub manifest_signed_by: Vec<custody_attest::Identity>,
     /// Sign the record with this job's Sigstore identity (`<out>.sigstore.json`, logged
     /// in Rekor): auto signs when the job has an identity, on fails without one.
     #[arg(long, value_enum, env = CUSTODY_SIGN_APPROVAL, default_value_t = Sign::Auto)]
@@ -138,6 +145,11 @@ const EXAMPLES: &str = "  # On a terminal: type the version to approve
   approve-gate --manifest release.json --show
   approve-gate --manifest release.json --out approval.json \\
       --approved-by \"$APPROVER\" --manifest-digest \"$DIGEST_SHOWN\"
+
+  # Only a release set whose manifest the release workflow signed
+  # (`collect-artifacts select --sign on`) is put in front of the approvers
+  approve-gate --manifest release.json --out approval.json --decision-dir /shared/decisions \\
+      --manifest-signed-by github:OWNER/REPO/.github/workflows/release.yml
 
   # A person signs a record with their own identity (any Sigstore client)
   python -m sigstore sign approval.json      # writes approval.json.sigstore.json
@@ -261,6 +273,7 @@ impl Cli {
 pub fn run(cli: Cli, context: &mut Context) -> StepResult {
     let release = Release::load(&cli.manifest, context)?;
     plan::check_options(&cli)?;
+    sign::check_manifest(&cli, context)?;
     release.check_files(cli.from.as_deref(), context)?;
     let (source, out_path) = match plan::plan(&cli, &release, context)? {
         Plan::Show => {

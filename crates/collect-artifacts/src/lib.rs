@@ -10,6 +10,8 @@ mod attest;
 mod collect;
 mod report;
 mod select;
+mod sign;
+mod trust_root;
 mod verify;
 mod verify_attestations;
 
@@ -17,12 +19,18 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use custody_cli::sigstore::SigstoreArgs;
 use custody_cli::{GlobalArgs, HasGlobal, StepResult, after_help};
 use custody_dist::{ArtifactKind, Limits};
 use custody_output::Context;
 
 pub use attest::TrustArgs;
 pub use custody_attest::Identity;
+pub use sign::Sign;
+pub use trust_root::TrustRootCommandArgs;
+
+/// The variable `merge --sign` and `select --sign` read.
+pub const CUSTODY_SIGN_MANIFEST: &str = "CUSTODY_SIGN_MANIFEST";
 
 /// The `generator` recorded in manifests.
 pub const GENERATOR: &str = concat!("collect-artifacts ", env!("CARGO_PKG_VERSION"));
@@ -47,8 +55,16 @@ const EXAMPLES: &str = "  # In each matrix job: verify dist/ and record it with 
   collect-artifacts select --manifest all.json --from jobs/ \\
       --where python=3.7 --where arch=x86 --copy-to release/
 
+  # ... and sign the release set's manifest with the job's Sigstore identity
+  # (GitHub Actions with `id-token: write`): release/release.json.sigstore.json
+  collect-artifacts select --manifest all.json --from jobs/ --copy-to release/ --sign on
+
   # Anywhere, offline: check a downloaded directory against its manifest
   collect-artifacts verify --manifest release/release.json
+
+  # ... and require the manifest to be signed by the release workflow
+  collect-artifacts verify --manifest release/release.json \\
+      --manifest-signed-by 'github:OWNER/REPO/.github/workflows/release.yml@refs/tags/v*'
 
   # Files downloaded from PyPI with their PEP 740 attestations beside them: record who
   # signed them, and refuse any not signed by the release workflow of a tag
@@ -98,6 +114,10 @@ pub enum Command {
     Select(SelectArgs),
     /// Verify artifacts and print what they are, without writing a manifest.
     Inspect(InspectArgs),
+    /// Show the Sigstore trust roots shipped with custody (each Fulcio CA, Rekor and CT
+    /// log key, and when it is valid), write one to a file to pin, or fetch the current
+    /// one through Sigstore's TUF repository for --sigstore-trust-root.
+    TrustRoot(TrustRootCommandArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -159,6 +179,12 @@ pub struct VerifyArgs {
     /// identity (repeat: any may match; forms as for `collect --identity`).
     #[arg(long = "require-attested-by", value_name = "ID")]
     pub required_signers: Vec<Identity>,
+    /// Require the manifest to be signed (`<manifest>.sigstore.json` beside it, a
+    /// Sigstore bundle over its exact bytes, verified with --sigstore-trust-root) by ID,
+    /// before any file is checked (repeat: any may match; forms as for `collect
+    /// --identity`). `merge --sign on` and `select --sign on` write the bundle.
+    #[arg(long = "manifest-signed-by", value_name = "ID")]
+    pub manifest_signers: Vec<Identity>,
     #[command(flatten)]
     pub trust: TrustArgs,
     #[command(flatten)]
@@ -186,6 +212,12 @@ pub struct MergeArgs {
     /// Where to write the merged manifest.
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
+    /// Sign the merged manifest with this job's Sigstore identity (`<out>.sigstore.json`;
+    /// every signature is a public entry in Rekor); on fails without an identity.
+    #[arg(long, value_enum, env = CUSTODY_SIGN_MANIFEST, default_value_t = Sign::Off)]
+    pub sign: Sign,
+    #[command(flatten)]
+    pub sigstore: SigstoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -220,8 +252,16 @@ pub struct SelectArgs {
     /// any may match; forms as for `collect --identity`).
     #[arg(long = "require-attested-by", value_name = "ID")]
     pub required_signers: Vec<Identity>,
+    /// Sign the selected manifest with this job's Sigstore identity: one signature,
+    /// written beside --out and beside the manifest staged by --copy-to and --zip
+    /// (`<manifest>.sigstore.json`; every signature is a public entry in Rekor); on
+    /// fails without an identity, before anything is written.
+    #[arg(long, value_enum, env = CUSTODY_SIGN_MANIFEST, default_value_t = Sign::Off)]
+    pub sign: Sign,
+    /// Which Sigstore signs (--sign) and which trust root verifies attestations and
+    /// signatures.
     #[command(flatten)]
-    pub trust: TrustArgs,
+    pub sigstore: SigstoreArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -262,5 +302,6 @@ pub fn run(cli: Cli, context: &mut Context) -> StepResult {
         Command::Merge(args) => select::merge(&args, context)?,
         Command::Select(args) => select::select(&args, context)?,
         Command::Inspect(args) => collect::inspect_only(&args, context)?,
+        Command::TrustRoot(args) => trust_root::run(&args, context)?,
     })
 }

@@ -1,12 +1,14 @@
 //! `merge` (the fan-in of a CI matrix) and `select` (the release set), with staging of
 //! the selected files (and their recorded attestation files) into a directory or a zip
 //! that re-verifies every digest while it copies, and leaves nothing half-staged behind
-//! when a file does not match; and the `--require-attested-by` gate on the selection.
+//! when a file does not match; the `--require-attested-by` gate on the selection; and
+//! `--sign`, one signature of the manifest written beside every copy of it.
 
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use custody_cli::Diagnose;
+use custody_cli::handoff::{self, BUNDLE_SUFFIX};
 use custody_cli::manifests::{load_manifest, write_manifest};
 use custody_dist::digest::{DigestSet, first_mismatch, hash_reader};
 use custody_manifest::{
@@ -16,8 +18,9 @@ use custody_manifest::{
 use custody_output::{Context, ExitStatus};
 use sha2::{Digest, Sha256};
 
-use crate::attest::{self, Trust, TrustError};
+use crate::attest::{self, Trust, TrustArgs, TrustError};
 use crate::report::announce_manifest;
+use crate::sign::{SignError, Signer};
 use crate::{GENERATOR, MergeArgs, SelectArgs, pairs_to_map};
 use custody_cli::OutputError;
 
@@ -35,6 +38,8 @@ pub(crate) enum SelectError {
     #[error(transparent)]
     Gate(#[from] GateError),
     #[error(transparent)]
+    Sign(#[from] SignError),
+    #[error(transparent)]
     Output(#[from] OutputError),
 }
 
@@ -47,6 +52,7 @@ impl SelectError {
             Self::Stage(error) => error,
             Self::Trust(error) => error,
             Self::Gate(error) => error,
+            Self::Sign(error) => error,
             Self::Output(error) => error,
         }
     }
@@ -185,6 +191,7 @@ impl Diagnose for StageError {
 }
 
 pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> Result<ExitStatus, SelectError> {
+    let signer = Signer::of(args.sign, &args.sigstore, context)?;
     let mut manifests = Vec::with_capacity(args.manifests.len());
     for path in &args.manifests {
         let (path, manifest) = load_manifest(context, path)?;
@@ -192,7 +199,12 @@ pub(crate) fn merge(args: &MergeArgs, context: &mut Context) -> Result<ExitStatu
     }
     let merged = custody_manifest::merge(GENERATOR, &manifests)?;
     let out = context.resolve(&args.out);
+    // A signature beside the path signs an earlier manifest's bytes.
+    handoff::remove_stale(&out, context).map_err(SignError::from)?;
     write_manifest(context, &merged, &out)?;
+    if let Some(signer) = &signer {
+        signer.sign_file(&out, context)?;
+    }
     let verb = format!(
         "merged from {} manifest(s) of {} job(s)",
         manifests.len(),
@@ -235,6 +247,7 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
         &pairs_to_map(&args.criteria),
         &args.kinds,
     )?;
+    let signer = Signer::of(args.sign, &args.sigstore, context)?;
     let out = args.out.as_ref().map(|p| context.resolve(p));
     let manifest_name = out.as_ref().and_then(|p| p.file_name()).map_or_else(
         || "release.json".to_owned(),
@@ -246,6 +259,7 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
         .collect();
     let gated = !args.required_signers.is_empty();
     let mut trust = None;
+    let mut sources = Vec::new();
     if !targets.is_empty() || gated {
         let from = match &args.from {
             Some(dir) => context.resolve(dir),
@@ -253,25 +267,47 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
                 .parent()
                 .map_or_else(|| context.cwd.clone(), ToOwned::to_owned),
         };
-        let sources = locate_all(&selected, &from, &source_path, context)?;
+        sources = locate_all(&selected, &from, &source_path, context)?;
         if gated {
-            let loaded = args.trust.load(context)?;
+            let loaded = trust_args(args).load(context)?;
             loaded.announce(context).map_err(OutputError::from)?;
             gate(&selected, &sources, &loaded, args, context)?;
             trust = Some(loaded);
         }
-        for target in &targets {
-            stage(&selected, &sources, target, &manifest_name, context)?;
+    }
+    // One signature of the manifest's bytes, made once the selection passed its gate and
+    // written beside every copy of the manifest.
+    let bundle = match &signer {
+        Some(signer) => {
+            let content = selected.to_json();
+            Some(signer.sign_bytes(&manifest_name, content.as_bytes(), context)?)
         }
+        None => None,
+    };
+    for target in &targets {
+        let staged = Staged {
+            manifest: &selected,
+            sources: &sources,
+            manifest_name: &manifest_name,
+            bundle: bundle.as_deref(),
+        };
+        stage(&staged, target, context)?;
     }
     let written = match (&out, &args.copy_to) {
         (Some(out), _) => {
-            write_manifest(context, &selected, out)?;
+            write_out(&selected, out, bundle.as_deref(), context)?;
             out.clone()
         }
         (None, Some(dir)) => context.resolve(dir).join(&manifest_name),
         (None, None) => PathBuf::from(&manifest_name),
     };
+    if bundle.is_some() && (out.is_some() || args.copy_to.is_some()) {
+        let shown = context.display(&handoff::bundle_path(&written));
+        context
+            .out
+            .set_output("manifest_signature", &shown)
+            .map_err(OutputError::from)?;
+    }
     announce_manifest(
         &selected,
         &written,
@@ -280,6 +316,32 @@ pub(crate) fn select(args: &SelectArgs, context: &mut Context) -> Result<ExitSta
         context,
     )?;
     Ok(ExitStatus::Success)
+}
+
+/// The trust root flags, as the attestation checks take them.
+fn trust_args(args: &SelectArgs) -> TrustArgs {
+    TrustArgs {
+        root: args.sigstore.trust.clone(),
+    }
+}
+
+/// Writes the selected manifest to `--out`, with its signature beside it or, unsigned,
+/// without the signature an earlier run left there.
+fn write_out(
+    manifest: &Manifest,
+    out: &Path,
+    bundle: Option<&[u8]>,
+    context: &Context,
+) -> Result<(), SelectError> {
+    let bundle_path = handoff::bundle_path(out);
+    if bundle.is_none() {
+        handoff::remove_stale(out, context).map_err(SignError::from)?;
+    }
+    write_manifest(context, manifest, out)?;
+    if let Some(bundle) = bundle {
+        write_atomically(&bundle_path, bundle).map_err(write_error(&bundle_path, context))?;
+    }
+    Ok(())
 }
 
 /// `--require-attested-by`: every selected wheel and sdist has a recorded attestation,
@@ -353,17 +415,33 @@ fn selection_verb(args: &SelectArgs) -> String {
     }
 }
 
+/// What is staged: the selected files (where their copies are), their manifest under
+/// its name, and the manifest's signature, if it is signed.
+struct Staged<'a> {
+    manifest: &'a Manifest,
+    sources: &'a [Copies],
+    manifest_name: &'a str,
+    bundle: Option<&'a [u8]>,
+}
+
+impl Staged<'_> {
+    /// The name of the manifest's signature beside it.
+    fn bundle_name(&self) -> String {
+        format!("{}{BUNDLE_SUFFIX}", self.manifest_name)
+    }
+}
+
 /// Puts the selected files and their manifest into `target`, and says so.
-fn stage(
-    manifest: &Manifest,
-    sources: &[Copies],
-    target: &Target,
-    manifest_name: &str,
-    context: &mut Context,
-) -> Result<(), SelectError> {
+fn stage(staged: &Staged<'_>, target: &Target, context: &mut Context) -> Result<(), SelectError> {
+    let Staged {
+        manifest,
+        sources,
+        manifest_name,
+        ..
+    } = *staged;
     match target {
-        Target::Directory(dir) => copy_verified(manifest, sources, dir, manifest_name, context)?,
-        Target::Zip(zip) => zip_verified(manifest, sources, zip, manifest_name, context)?,
+        Target::Directory(dir) => copy_verified(staged, dir, context)?,
+        Target::Zip(zip) => zip_verified(staged, zip, context)?,
     }
     let (word, preposition, output) = target.wording();
     let shown = context.display(target.path());
@@ -385,12 +463,17 @@ fn stage(
     } else {
         String::new()
     };
+    let manifest_files = if staged.bundle.is_some() {
+        format!(", `{manifest_name}` and `{}`", staged.bundle_name())
+    } else {
+        format!(" and `{manifest_name}`")
+    };
     context
         .out
         .status(
             word,
             &format!(
-                "{} file(s){with_attestations} and `{manifest_name}` {preposition} `{shown}`",
+                "{} file(s){with_attestations}{manifest_files} {preposition} `{shown}`",
                 sources.len()
             ),
         )
@@ -586,17 +669,14 @@ fn write_error(path: &Path, context: &Context) -> impl FnOnce(io::Error) -> Stag
     move |source| StageError::Write { path, source }
 }
 
-fn copy_verified(
-    manifest: &Manifest,
-    sources: &[Copies],
-    dir: &Path,
-    manifest_name: &str,
-    context: &Context,
-) -> Result<(), StageError> {
+fn copy_verified(staged: &Staged<'_>, dir: &Path, context: &Context) -> Result<(), StageError> {
+    let Staged {
+        manifest, sources, ..
+    } = *staged;
     fs_err::create_dir_all(dir).map_err(write_error(dir, context))?;
     // Copy everything to temporary names first; only when every file matches are they
     // renamed into place, so a mismatch leaves the directory as it was.
-    let mut staged: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
+    let mut pending: Vec<(tempfile::NamedTempFile, PathBuf)> = Vec::new();
     for (artifact, copies) in manifest.artifacts.iter().zip(sources) {
         let target = dir.join(&artifact.file_name);
         let mut kept = None;
@@ -612,7 +692,7 @@ fn copy_verified(
             Ok(())
         })?;
         if let Some(temporary) = kept {
-            staged.push((temporary, target));
+            pending.push((temporary, target));
         }
         for (record, source) in attestation_sources(artifact, chosen, copies, context)? {
             let target = dir.join(&record.file_name);
@@ -624,26 +704,48 @@ fn copy_verified(
             let mut temporary =
                 tempfile::NamedTempFile::new_in(dir).map_err(write_error(dir, context))?;
             copy_attestation(record, &source, &shown, temporary.as_file_mut())?;
-            staged.push((temporary, target));
+            pending.push((temporary, target));
         }
     }
-    for (temporary, target) in staged {
+    for (temporary, target) in pending {
         temporary
             .persist(&target)
             .map_err(|e| write_error(&target, context)(e.error))?;
     }
-    let manifest_path = dir.join(manifest_name);
-    write_atomically(&manifest_path, manifest.to_json().as_bytes())
-        .map_err(write_error(&manifest_path, context))
+    write_manifest_copy(staged, dir, context)
 }
 
-fn zip_verified(
-    manifest: &Manifest,
-    sources: &[Copies],
-    target: &Path,
-    manifest_name: &str,
+/// Writes the manifest, and its signature or else no stale one, into `dir`.
+fn write_manifest_copy(
+    staged: &Staged<'_>,
+    dir: &Path,
     context: &Context,
 ) -> Result<(), StageError> {
+    let manifest_path = dir.join(staged.manifest_name);
+    let bundle_path = dir.join(staged.bundle_name());
+    if staged.bundle.is_none() {
+        match fs_err::remove_file(&bundle_path) {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                return Err(write_error(&bundle_path, context)(error));
+            }
+            _ => {}
+        }
+    }
+    write_atomically(&manifest_path, staged.manifest.to_json().as_bytes())
+        .map_err(write_error(&manifest_path, context))?;
+    if let Some(bundle) = staged.bundle {
+        write_atomically(&bundle_path, bundle).map_err(write_error(&bundle_path, context))?;
+    }
+    Ok(())
+}
+
+fn zip_verified(staged: &Staged<'_>, target: &Path, context: &Context) -> Result<(), StageError> {
+    let Staged {
+        manifest,
+        sources,
+        manifest_name,
+        bundle,
+    } = *staged;
     let dir = match target.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
         _ => PathBuf::from("."),
@@ -685,6 +787,15 @@ fn zip_verified(
     .map_err(zip_error)?;
     zip.write_all(manifest.to_json().as_bytes())
         .map_err(write_error(target, context))?;
+    if let Some(bundle) = bundle {
+        zip.start_file(
+            staged.bundle_name(),
+            options.compression_method(zip::CompressionMethod::Deflated),
+        )
+        .map_err(zip_error)?;
+        zip.write_all(bundle)
+            .map_err(write_error(target, context))?;
+    }
     zip.finish().map_err(zip_error)?;
     temporary
         .persist(target)

@@ -1,5 +1,6 @@
 //! `verify`: check a directory against a manifest, anywhere and offline. The phases:
-//! find the directory, check every listed file (and list the unlisted), re-verify the
+//! check the manifest's own signature when `--manifest-signed-by` demands one, find the
+//! directory, check every listed file (and list the unlisted), re-verify the
 //! attestations the manifest records, check the signers `--require-attested-by` demands,
 //! report each mismatch against its file, then conclude with one verdict.
 
@@ -8,12 +9,14 @@ use std::path::{Path, PathBuf};
 
 use custody_attest::Identity;
 use custody_cli::Diagnose;
+use custody_cli::handoff::{self, HandoffError, Signature};
 use custody_cli::manifests::load_manifest;
 use custody_manifest::{Artifact, DirReport, FileCheck, Manifest, ManifestError, verify_dir};
 use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
 use crate::VerifyArgs;
 use crate::attest::{self, FileAttestations, Trust, TrustError};
+use crate::sign;
 use custody_cli::OutputError;
 use custody_output::safe::one_line;
 
@@ -32,6 +35,9 @@ pub(crate) enum VerifyError {
     },
     #[error(transparent)]
     Trust(#[from] TrustError),
+    /// `--manifest-signed-by`: the manifest is not signed, or not by whom it must be.
+    #[error(transparent)]
+    ManifestSignature(HandoffError),
     #[error(transparent)]
     Output(#[from] OutputError),
 }
@@ -42,6 +48,7 @@ impl Diagnose for VerifyError {
             Self::Manifest(error) => error.exit_status(),
             Self::NotADirectory { .. } | Self::Scan { .. } => ExitStatus::Input,
             Self::Trust(error) => error.exit_status(),
+            Self::ManifestSignature(error) => error.exit_status(),
             Self::Output(error) => error.exit_status(),
         }
     }
@@ -54,6 +61,7 @@ impl Diagnose for VerifyError {
             }
             Self::Scan { .. } => None,
             Self::Trust(error) => Diagnose::hint(error),
+            Self::ManifestSignature(error) => sign::verify_hint(error),
             Self::Output(error) => Diagnose::hint(error),
         }
     }
@@ -87,11 +95,32 @@ impl Verdict {
 
 pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> Result<ExitStatus, VerifyError> {
     let (manifest_path, manifest) = load_manifest(context, &args.manifest)?;
+    let records = manifest
+        .artifacts
+        .iter()
+        .any(|a| !a.attestations.is_empty());
+    let attested = records || !args.required_signers.is_empty();
+    let trust = if attested || !args.manifest_signers.is_empty() {
+        Some(args.trust.load(context)?)
+    } else {
+        None
+    };
+    let signature = match &trust {
+        Some(trust) if !args.manifest_signers.is_empty() => Some(manifest_signature(
+            &args.manifest,
+            trust,
+            &args.manifest_signers,
+            context,
+        )?),
+        _ => None,
+    };
     let dir = files_dir(args.dir.as_deref(), &manifest_path, context)?;
+    // The manifest's signature lies beside it and is not one of the files.
+    let skipped = [manifest_path.clone(), handoff::bundle_path(&manifest_path)];
     let report = verify_dir(
         &manifest,
         &dir,
-        std::slice::from_ref(&manifest_path),
+        &skipped,
         !args.shallow,
         &args.limits.limits(),
         context.progress.as_ref(),
@@ -101,17 +130,10 @@ pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> Result<ExitSta
         source,
     })?;
     let mut verdict = report_findings(&report, args.strict, context)?;
-    let records = manifest
-        .artifacts
-        .iter()
-        .any(|a| !a.attestations.is_empty());
-    let trust = if records || !args.required_signers.is_empty() {
-        let trust = args.trust.load(context)?;
+    let trust = trust.filter(|_| attested);
+    if let Some(trust) = &trust {
         trust.announce(context).map_err(OutputError::from)?;
-        Some(trust)
-    } else {
-        None
-    };
+    }
     let checks = trust
         .as_ref()
         .map(|trust| reverify_all(&manifest, &report, trust))
@@ -132,10 +154,51 @@ pub(crate) fn verify(args: &VerifyArgs, context: &mut Context) -> Result<ExitSta
             "attestations": attestations_json(&checks, context),
             "required_signers": args.required_signers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "unattested": unattested.iter().map(|c| &c.artifact.file_name).collect::<Vec<_>>(),
+            "manifest_signers": args.manifest_signers.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "manifest_signature": signature.as_ref().map(signature_json),
         });
         context.out.json(&value).map_err(OutputError::from)?;
     }
     Ok(conclude(verdict, &manifest_path, args.shallow, context)?)
+}
+
+/// `--manifest-signed-by`: the manifest `path` (as given) is signed over its exact bytes
+/// by one of `signers`; said in one line.
+fn manifest_signature(
+    path: &Path,
+    trust: &Trust,
+    signers: &[Identity],
+    context: &mut Context,
+) -> Result<Signature, VerifyError> {
+    let signature = handoff::verify(path, &trust.root, signers, context)
+        .map_err(VerifyError::ManifestSignature)?;
+    let index = signature
+        .log_index
+        .map_or_else(String::new, |index| format!(", Rekor log index {index}"));
+    let shown = context.display(&context.resolve(path));
+    context
+        .out
+        .status(
+            "Verified",
+            &format!(
+                "`{}`: signed by {}{index} (`{}`)",
+                one_line(&shown),
+                one_line(&signature.signer()),
+                signature.bundle
+            ),
+        )
+        .map_err(OutputError::from)?;
+    Ok(signature)
+}
+
+/// A verified manifest signature, for `--json`.
+fn signature_json(signature: &Signature) -> serde_json::Value {
+    serde_json::json!({
+        "bundle": signature.bundle,
+        "identity": signature.claims.identity,
+        "issuer": signature.claims.issuer,
+        "log_index": signature.log_index,
+    })
 }
 
 /// The recorded attestations of one listed file, re-verified.

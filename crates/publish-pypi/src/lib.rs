@@ -31,6 +31,9 @@ pub const PYPI_UPLOAD_URL: &str = "https://upload.pypi.org/legacy/";
 /// The variable `--approval-signed-by` reads (comma-separated).
 pub const CUSTODY_APPROVAL_SIGNED_BY: &str = "CUSTODY_APPROVAL_SIGNED_BY";
 
+/// The variable `--manifest-signed-by` reads (comma-separated).
+pub const CUSTODY_MANIFEST_SIGNED_BY: &str = "CUSTODY_MANIFEST_SIGNED_BY";
+
 /// The variable `--attestations` reads.
 pub const CUSTODY_ATTESTATIONS: &str = "CUSTODY_ATTESTATIONS";
 
@@ -66,6 +69,11 @@ const EXAMPLES: &str =
   publish-pypi --manifest release.json --approval approval.json \\
       --approval-signed-by github:octo/sample/.github/workflows/release.yml@refs/tags/v* \\
       --approval-signed-by email:release-manager@example.com
+
+  # ... and the manifest signed by the workflow that selected the release set
+  # (`collect-artifacts select --sign on` wrote release.json.sigstore.json)
+  publish-pypi --manifest release.json --approval approval.json \\
+      --manifest-signed-by github:octo/sample/.github/workflows/release.yml
 
   # Without a manifest, like `twine upload`
   publish-pypi dist/*
@@ -172,6 +180,17 @@ pub struct UploadArgs {
         value_delimiter = ','
     )]
     pub approval_signed_by: Vec<custody_attest::Identity>,
+    /// Require the manifest to be signed (`<manifest>.sigstore.json` beside it, written
+    /// by `collect-artifacts select --sign on`) by ID, before the first byte; the same
+    /// forms as --approval-signed-by. Repeat for several; any one may have signed.
+    #[arg(
+        long,
+        value_name = "ID",
+        requires = "manifest",
+        env = CUSTODY_MANIFEST_SIGNED_BY,
+        value_delimiter = ','
+    )]
+    pub manifest_signed_by: Vec<custody_attest::Identity>,
     /// The upload URL. Default: TWINE_REPOSITORY_URL, else https://upload.pypi.org/legacy/.
     #[arg(long, value_name = "URL")]
     pub repository_url: Option<String>,

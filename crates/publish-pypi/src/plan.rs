@@ -1,8 +1,9 @@
 //! What will be published, checked before anything leaves: the files of the manifest
 //! (or the command line), each re-hashed and compared with the manifest, verified inside
 //! and run through the pre-flight check. Only a plan without errors is uploaded.
-//! An approval record is checked first: its seal, that it approves this manifest, and,
-//! with --approval-signed-by, its Sigstore signature and who made it.
+//! The hand-offs are checked first: with --manifest-signed-by, the manifest's Sigstore
+//! signature and who made it; then an approval record's seal, that it approves this
+//! manifest, and, with --approval-signed-by, its signature and who made it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,8 @@ pub(crate) enum PrepareError {
     NothingSelected,
     #[error("nothing to publish: no wheel or sdist among the files")]
     NoDistribution,
+    #[error("`{flag}` checks a manifest, but files are given instead of --manifest")]
+    HandoffWithoutManifest { flag: &'static str },
     #[error("the manifest lists no artifacts")]
     EmptyManifest { dir: String },
     #[error("`{file_name}` is listed in the manifest but not in `{dir}`")]
@@ -52,12 +55,17 @@ pub(crate) enum PrepareError {
     Approval(#[from] ApprovalError),
     #[error(transparent)]
     ApprovalSignature(#[from] HandoffError),
+    /// `--manifest-signed-by`: the manifest is not signed, or not by whom it must be.
+    #[error(transparent)]
+    ManifestSignature(HandoffError),
 }
 
 impl Diagnose for PrepareError {
     fn exit_status(&self) -> ExitStatus {
         match self {
-            Self::NothingSelected | Self::NotHttp(_) => ExitStatus::Usage,
+            Self::NothingSelected | Self::NotHttp(_) | Self::HandoffWithoutManifest { .. } => {
+                ExitStatus::Usage
+            }
             Self::NoDistribution
             | Self::EmptyManifest { .. }
             | Self::NotStaged { .. }
@@ -66,7 +74,7 @@ impl Diagnose for PrepareError {
             Self::Inputs(error) => error.exit_status(),
             Self::Manifest(error) => error.exit_status(),
             Self::Approval(error) => error.exit_status(),
-            Self::ApprovalSignature(error) => error.exit_status(),
+            Self::ApprovalSignature(error) | Self::ManifestSignature(error) => error.exit_status(),
         }
     }
 
@@ -78,6 +86,10 @@ impl Diagnose for PrepareError {
             Self::NoDistribution => {
                 Some("indexes take wheels (.whl) and sdists (.tar.gz); build them first".to_owned())
             }
+            Self::HandoffWithoutManifest { .. } => Some(
+                "publish the release set by its manifest: `publish-pypi --manifest release.json`"
+                    .to_owned(),
+            ),
             Self::EmptyManifest { dir } => Some(format!(
                 "select the release set with `collect-artifacts select` first (looked in `{dir}`)"
             )),
@@ -91,7 +103,22 @@ impl Diagnose for PrepareError {
             Self::Manifest(error) => error.hint(),
             Self::Approval(error) => error.hint(),
             Self::ApprovalSignature(error) => Diagnose::hint(error),
+            Self::ManifestSignature(error) => manifest_signature_hint(error),
         }
+    }
+}
+
+/// The fix for a manifest `--manifest-signed-by` refuses, where it differs from an
+/// approval record's.
+fn manifest_signature_hint(error: &HandoffError) -> Option<String> {
+    match error {
+        HandoffError::Unsigned { file, .. } => Some(format!(
+            "sign it where it is written (`collect-artifacts select --sign on`, in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`"
+        )),
+        HandoffError::WrongSigner { .. } => Some(
+            "only a signature by an identity named with --manifest-signed-by is accepted; have the workflow that selects the release set sign its manifest".to_owned(),
+        ),
+        _ => Diagnose::hint(error),
     }
 }
 
@@ -186,33 +213,64 @@ impl Plan {
     }
 }
 
-/// What an approval record must be: `--approval` and `--approval-signed-by`.
+/// What the hand-offs must be before the manifest's files are read: the manifest's
+/// signer (`--manifest-signed-by`), and the approval record (`--approval`,
+/// `--approval-signed-by`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ApprovalCheck<'a> {
-    pub path: &'a Path,
+    /// The approval record, if one is required.
+    pub path: Option<&'a Path>,
     /// Who may have signed it (any of them); empty: no signature is required.
     pub signed_by: &'a [Identity],
-    /// The trust root the signature must chain to.
+    /// Who may have signed the manifest (any of them); empty: no signature is required.
+    pub manifest_signed_by: &'a [Identity],
+    /// The trust root the signatures must chain to.
     pub sigstore: &'a custody_cli::sigstore::SigstoreArgs,
 }
 
 impl<'a> ApprovalCheck<'a> {
-    /// The check `args` ask for, if they name an approval record.
+    /// The checks `args` ask for, if they ask for any.
     pub(crate) fn of(args: &'a UploadArgs) -> Option<Self> {
+        let path = args.approval.as_deref();
+        if path.is_none() && args.manifest_signed_by.is_empty() {
+            return None;
+        }
         Some(Self {
-            path: args.approval.as_deref()?,
+            path,
             signed_by: &args.approval_signed_by,
+            manifest_signed_by: &args.manifest_signed_by,
             sigstore: &args.sigstore,
         })
     }
 
-    /// The record's seal, that it approves `manifest`, then its signature and signer.
-    fn check(&self, manifest: &Manifest, context: &Context) -> Result<(), PrepareError> {
-        let (approval_path, record) = load_approval(context, self.path)?;
+    /// The manifest's signature and signer (`manifest_path` as given); then the
+    /// record's seal, that it approves `manifest`, and its signature and signer.
+    fn check(
+        &self,
+        manifest_path: &Path,
+        manifest: &Manifest,
+        context: &Context,
+    ) -> Result<(), PrepareError> {
+        let signed = !self.manifest_signed_by.is_empty() || !self.signed_by.is_empty();
+        let root = if signed {
+            Some(handoff::trust_root(self.sigstore, context)?)
+        } else {
+            None
+        };
+        if let Some(root) = root
+            .as_ref()
+            .filter(|_| !self.manifest_signed_by.is_empty())
+        {
+            handoff::verify(manifest_path, root, self.manifest_signed_by, context)
+                .map_err(PrepareError::ManifestSignature)?;
+        }
+        let Some(path) = self.path else {
+            return Ok(());
+        };
+        let (approval_path, record) = load_approval(context, path)?;
         record.check_approves(manifest, Path::new(&context.display(&approval_path)))?;
-        if !self.signed_by.is_empty() {
-            let root = handoff::trust_root(self.sigstore, context)?;
-            handoff::verify(self.path, &root, self.signed_by, context)?;
+        if let Some(root) = root.as_ref().filter(|_| !self.signed_by.is_empty()) {
+            handoff::verify(path, root, self.signed_by, context)?;
         }
         Ok(())
     }
@@ -228,7 +286,7 @@ pub(crate) fn build(
     let (manifest, entries) = if let Some(path) = &selection.manifest {
         let (resolved, manifest) = load_manifest(context, path)?;
         if let Some(approval) = approval {
-            approval.check(&manifest, context)?;
+            approval.check(path, &manifest, context)?;
         }
         let dir = match &selection.from {
             Some(dir) => context.resolve(dir),
@@ -239,6 +297,16 @@ pub(crate) fn build(
         let entries = manifest_entries(&manifest, &dir, &resolved, context)?;
         (Some((resolved, manifest)), entries)
     } else {
+        // clap lets files stand in for the --manifest these flags require: refuse here,
+        // rather than publish what nobody checked.
+        if let Some(approval) = approval {
+            let flag = if approval.path.is_some() {
+                "--approval"
+            } else {
+                "--manifest-signed-by"
+            };
+            return Err(PrepareError::HandoffWithoutManifest { flag });
+        }
         if selection.files.is_empty() {
             return Err(PrepareError::NothingSelected);
         }

@@ -6,6 +6,7 @@ mod ci_gate;
 mod github;
 mod local;
 mod signed;
+mod signed_manifest;
 
 use std::path::{Path, PathBuf};
 

@@ -5,6 +5,8 @@ mod attestations;
 mod ci;
 mod collect;
 mod merge_select;
+mod signed_manifest;
+mod trust_root;
 mod verify;
 
 use std::path::{Path, PathBuf};

@@ -229,3 +229,51 @@ fn every_output_a_step_sets_is_declared_by_the_action() {
         "outputs the steps set but action.yml does not pass through: {undeclared:?}"
     );
 }
+
+/// The names every step's source sets with `set_output("…"` (test modules left out): the
+/// runs above cover the common outputs, this covers the ones only a signing, approving or
+/// publishing run sets.
+fn outputs_in_sources() -> Vec<(String, String)> {
+    let crates = custody_test_support::workspace_root().join("crates");
+    let mut found = Vec::new();
+    for step in [
+        "approve-gate",
+        "collect-artifacts",
+        "publish-pypi",
+        "publish-test-results",
+        "tag-build",
+        "upload-coverage",
+    ] {
+        for entry in walkdir::WalkDir::new(crates.join(step).join("src")) {
+            let entry = entry.unwrap();
+            if entry.path().extension().is_none_or(|ext| ext != "rs") {
+                continue;
+            }
+            let text = crate::read(entry.path());
+            let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+            for part in code.split("set_output(\"").skip(1) {
+                let name = part.split('"').next().unwrap_or_default();
+                found.push((name.to_owned(), entry.path().display().to_string()));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_output_named_in_a_steps_source_is_declared_by_the_action() {
+    let declared = declared_outputs();
+    let found = outputs_in_sources();
+    assert!(
+        found.iter().any(|(name, _)| name == "approval_signature"),
+        "{found:?}"
+    );
+    let undeclared: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(name, _)| !declared.contains(name))
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "outputs set in the steps' sources that action.yml does not pass through: {undeclared:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod limits;
 mod redirects;
 mod secrets;
 mod signed_approval;
+mod signed_manifest;
 mod trusted;
 mod upload;
 mod warehouse;
