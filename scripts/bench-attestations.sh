@@ -36,16 +36,29 @@ cp "$assets/$sdist" "$assets/$sdist."*.attestation "$assets/$gitlab" \
 
 read -r t_py1 rss_py1 < <(best_of_mib "$tool" verify attestation --offline \
     --identity "$github_id" "$work/one/$sdist")
-read -r t_us1 rss_us1 < <(best_of_mib "$bin" verify-attestations "$work/one/$sdist" \
-    --identity "uri:$github_id")
+# custody's runs are shorter than GNU time's 10 ms resolution: each timing is of 20 runs
+# in a row, divided by 20.
+reps=20
+repeat() {
+    local script=$1
+    shift
+    # shellcheck disable=SC2016 # the loop is written out for bash to run
+    printf 'for _ in $(seq %s); do %s >/dev/null || exit 1; done\n' "$reps" "$(printf '%q ' "$@")" >"$script"
+}
+per_run() { awk "BEGIN{printf \"%.4f\", $1 / $reps}"; }
+repeat "$work/us1.sh" "$bin" verify-attestations "$work/one/$sdist" --identity "uri:$github_id"
+read -r t_us1 rss_us1 < <(best_of_mib bash "$work/us1.sh")
+t_us1=$(per_run "$t_us1")
 # pypi-attestations takes one identity per call: one call per signer.
 cat >"$work/two_py.sh" <<SH
 "$tool" verify attestation --offline --identity "$github_id" "$work/two/$sdist" &&
     "$tool" verify attestation --offline --identity "$gitlab_id" "$work/two/$gitlab"
 SH
 read -r t_py2 rss_py2 < <(best_of_mib bash "$work/two_py.sh")
-read -r t_us2 rss_us2 < <(best_of_mib "$bin" verify-attestations "$work/two/$sdist" \
-    "$work/two/$gitlab" --identity "uri:$github_id" --identity "uri:$gitlab_id")
+repeat "$work/us2.sh" "$bin" verify-attestations "$work/two/$sdist" "$work/two/$gitlab" \
+    --identity "uri:$github_id" --identity "uri:$gitlab_id"
+read -r t_us2 rss_us2 < <(best_of_mib bash "$work/us2.sh")
+t_us2=$(per_run "$t_us2")
 speed1=$(awk "BEGIN{printf \"%.0f\", $t_py1 / $t_us1}")
 speed2=$(awk "BEGIN{printf \"%.0f\", $t_py2 / $t_us2}")
 
@@ -64,8 +77,10 @@ sigstore-python $("$CUSTODY_SIGSTORE_VENV/bin/python" -c 'import sigstore; print
 | 2 sdists, 3 attestations (GitHub publish + SLSA, GitLab publish) | \`pypi-attestations\`, one call per signer | ${t_py2} s | ${rss_py2} MiB |
 | 2 sdists, 3 attestations (GitHub publish + SLSA, GitLab publish) | \`collect-artifacts verify-attestations\` | ${t_us2} s | ${rss_us2} MiB |
 
-- **${speed1}×** and **${speed2}×** faster; both check the same things (Sigstore chain,
-  SCT, Rekor inclusion proof and SET, subject digest and name, predicate type, signer),
-  and both hash each file once. Most of the Python tool's time is starting the
-  interpreter and importing sigstore-python and pydantic.
+- **${speed1}×** and **${speed2}×** faster (custody's times are the mean of $reps runs in
+  a row, below GNU time's 10 ms resolution one by one). Both check the same things:
+  Sigstore chain, SCT, Rekor inclusion proof and SET, subject digest and name, predicate
+  type, signer. Most of the Python tool's time is starting the interpreter and importing
+  sigstore-python and pydantic; in-process, its \`Attestation.verify\` takes 14–22 ms per
+  attestation, ours about 1 ms (custody-attest's \`verify_timing\` example).
 MD
