@@ -9,10 +9,10 @@
 use std::path::Path;
 
 use clap::ValueEnum;
-use custody_cli::handoff::{self, HandoffError, Signature};
+use custody_cli::handoff::{self, Handoff, Signature};
 use custody_cli::sigstore::{AmbientIdentity, SigstoreTokenError};
-use custody_cli::{Diagnose, Failure, OutputError};
-use custody_output::{Context, ExitStatus};
+use custody_cli::{Failure, OutputError};
+use custody_output::Context;
 
 use crate::Cli;
 
@@ -52,19 +52,12 @@ pub(crate) fn sign_record(
     context: &mut Context,
 ) -> Result<Signature, Failure> {
     let signature = handoff::sign(path, &cli.sigstore, identity, context)?;
-    let index = signature
-        .log_index
-        .map_or_else(String::new, |index| format!(", Rekor log index {index}"));
-    let text = format!(
-        "`{}` as {}{index}; signature written to `{}`",
-        context.display(&context.resolve(path)),
-        signature.signer(),
+    let said = format!(
+        " as {}; signature written to `{}`",
+        signature.signer_and_entry(),
         signature.bundle
     );
-    context
-        .out
-        .status("Signed", &text)
-        .map_err(OutputError::from)?;
+    say(context, "Signed", path, &said)?;
     context
         .out
         .set_output("approval_signature", &signature.bundle)
@@ -79,44 +72,27 @@ pub(crate) fn check_manifest(cli: &Cli, context: &mut Context) -> Result<(), Fai
         return Ok(());
     }
     let root = handoff::trust_root(&cli.sigstore, context)?;
-    let signature = handoff::verify(&cli.manifest, &root, &cli.manifest_signed_by, context)
-        .map_err(ManifestSignatureError)?;
-    let index = signature
-        .log_index
-        .map_or_else(String::new, |index| format!(", Rekor log index {index}"));
-    let text = format!(
-        "`{}`: signed by {}{index} (`{}`)",
-        context.display(&context.resolve(&cli.manifest)),
-        signature.signer(),
+    let signature = handoff::verify(
+        Handoff::Manifest,
+        &cli.manifest,
+        &root,
+        &cli.manifest_signed_by,
+        context,
+    )?;
+    let said = format!(
+        ": signed by {} (`{}`)",
+        signature.signer_and_entry(),
         signature.bundle
     );
-    context
-        .out
-        .status("Verified", &text)
-        .map_err(OutputError::from)?;
-    Ok(())
+    say(context, "Verified", &cli.manifest, &said)
 }
 
-/// The manifest is not signed as `--manifest-signed-by` requires: the hand-off's own
-/// error, with the fix for a manifest.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-struct ManifestSignatureError(HandoffError);
-
-impl Diagnose for ManifestSignatureError {
-    fn exit_status(&self) -> ExitStatus {
-        self.0.exit_status()
-    }
-
-    fn hint(&self) -> Option<String> {
-        match &self.0 {
-            HandoffError::Unsigned { file, .. } => Some(format!(
-                "sign it where it is written (`collect-artifacts select --sign on`, in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`"
-            )),
-            HandoffError::WrongSigner { .. } => Some(
-                "only a signature by an identity named with --manifest-signed-by is accepted; have the workflow that selects the release set sign its manifest".to_owned(),
-            ),
-            error => Diagnose::hint(error),
-        }
-    }
+/// The status line "`FILE`…": `file` as the user sees it, then `rest`.
+fn say(context: &mut Context, verb: &str, file: &Path, rest: &str) -> Result<(), Failure> {
+    let shown = context.display(&context.resolve(file));
+    context
+        .out
+        .status(verb, &format!("`{shown}`{rest}"))
+        .map_err(OutputError::from)?;
+    Ok(())
 }

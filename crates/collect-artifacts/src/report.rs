@@ -8,7 +8,7 @@ use std::path::Path;
 use custody_manifest::{Artifact, Manifest};
 use custody_output::Context;
 use custody_output::safe::one_line;
-use custody_output::text::{human_size, markdown_cell as cell};
+use custody_output::text::{aligned_table, human_size, markdown_cell as cell};
 
 use custody_cli::OutputError;
 
@@ -60,28 +60,10 @@ pub(crate) fn table(artifacts: &[Artifact]) -> String {
             ]
         })
         .collect();
-    let header = ["FILE", "KIND", "SIZE", "SHA256", "PROJECT", "DETAIL"].map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |row: &[String; 6]| {
-        row.iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut text = line(&header);
-    for row in &rows {
-        text.push('\n');
-        text.push_str(&line(row));
-    }
-    text
+    aligned_table(
+        ["FILE", "KIND", "SIZE", "SHA256", "PROJECT", "DETAIL"],
+        &rows,
+    )
 }
 
 /// One line per recorded attestation: `` `X.publish.attestation`: publish/v1 signed by `SAN`, Rekor log index N ``.

@@ -66,25 +66,18 @@ impl<'a> Signer<'a> {
     }
 
     /// Signs `content`, the manifest `name` about to be written, and returns the bundle
-    /// to write beside each copy of it. The bytes are signed from a file of their own,
-    /// since the copies are written only once everything is staged.
+    /// to write beside each copy of it: the copies are written only once everything is
+    /// staged.
     pub(crate) fn sign_bytes(
         &self,
         name: &str,
         content: &[u8],
         context: &mut Context,
     ) -> Result<Vec<u8>, SignError> {
-        let temporary = |source| SignError::Temporary {
-            name: name.to_owned(),
-            source,
-        };
-        let dir = tempfile::tempdir().map_err(temporary)?;
-        let path = dir.path().join(name);
-        fs_err::write(&path, content).map_err(temporary)?;
-        let signature = handoff::sign(&path, self.sigstore, &self.identity, context)?;
-        let bundle = fs_err::read(handoff::bundle_path(&path)).map_err(temporary)?;
+        let (signature, bundle) =
+            handoff::sign_bytes(content, name, self.sigstore, &self.identity, context)?;
         announce(name, None, &signature, context)?;
-        Ok(bundle)
+        Ok(bundle.into_bytes())
     }
 }
 
@@ -96,15 +89,12 @@ fn announce(
     signature: &Signature,
     context: &mut Context,
 ) -> Result<(), OutputError> {
-    let index = signature
-        .log_index
-        .map_or_else(String::new, |index| format!(", Rekor log index {index}"));
     let written = bundle.map_or_else(String::new, |bundle| {
         format!("; signature written to `{bundle}`")
     });
     context.out.status(
         "Signed",
-        &format!("`{shown}` as {}{index}{written}", signature.signer()),
+        &format!("`{shown}` as {}{written}", signature.signer_and_entry()),
     )?;
     Ok(())
 }
@@ -114,12 +104,6 @@ fn announce(
 pub(crate) enum SignError {
     #[error(transparent)]
     Handoff(#[from] HandoffError),
-    #[error("cannot keep `{name}` in a temporary file to sign it")]
-    Temporary {
-        name: String,
-        #[source]
-        source: std::io::Error,
-    },
     #[error(transparent)]
     Output(#[from] OutputError),
 }
@@ -128,7 +112,6 @@ impl custody_cli::Diagnose for SignError {
     fn exit_status(&self) -> custody_output::ExitStatus {
         match self {
             Self::Handoff(error) => error.exit_status(),
-            Self::Temporary { .. } => custody_output::ExitStatus::Environment,
             Self::Output(error) => error.exit_status(),
         }
     }
@@ -136,21 +119,7 @@ impl custody_cli::Diagnose for SignError {
     fn hint(&self) -> Option<String> {
         match self {
             Self::Handoff(error) => custody_cli::Diagnose::hint(error),
-            Self::Temporary { .. } | Self::Output(_) => None,
+            Self::Output(_) => None,
         }
-    }
-}
-
-/// The fix for a manifest whose signature `verify --manifest-signed-by` refuses, where it
-/// differs from an approval record's.
-pub(crate) fn verify_hint(error: &HandoffError) -> Option<String> {
-    match error {
-        HandoffError::Unsigned { file, .. } => Some(format!(
-            "sign it where it is written (`collect-artifacts select --sign on` or `merge --sign on`, in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`"
-        )),
-        HandoffError::WrongSigner { .. } => Some(
-            "only a signature by an identity named with --manifest-signed-by is accepted; have the workflow that writes the release set sign its manifest".to_owned(),
-        ),
-        _ => custody_cli::Diagnose::hint(error),
     }
 }

@@ -10,12 +10,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use custody_attest::trust::{
-    Anchor, AnchorChange, EMBEDDED_ROOTS_VERSION, RefreshFailure, Validity, changes,
-};
-use custody_attest::{AttestError, TrustRoot, TufRepository};
+use custody_attest::trust::{Anchor, AnchorChange, EMBEDDED_ROOTS_VERSION, Validity, changes};
+use custody_attest::{AttestError, RefreshFailure, TrustRoot, TufRepository};
 use custody_cli::{Diagnose, OutputError, after_help};
 use custody_output::safe::one_line;
+use custody_output::text::aligned_table;
 use custody_output::{Context, ExitStatus};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -238,27 +237,7 @@ fn anchor_table(anchors: &[AnchorJson]) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        cells
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut lines = vec![line(&mut header.into_iter())];
-    lines.extend(
-        rows.iter()
-            .map(|row| line(&mut row.iter().map(String::as_str))),
-    );
-    lines.join("\n")
+    aligned_table(header, &rows)
 }
 
 /// The shipped root of the instance, and its name for people and for `--json`.
@@ -313,7 +292,7 @@ fn refresh(
         )
         .map_err(OutputError::from)?;
     let refreshed = custody_attest::refresh(&repository, None).map_err(|source| {
-        match RefreshFailure::of(&source) {
+        match source.refresh_failure() {
             Some(RefreshFailure::Unreachable) => TrustRootCommandError::Unreachable {
                 url: url.clone(),
                 source,

@@ -9,14 +9,13 @@ use std::path::{Path, PathBuf};
 
 use custody_attest::Identity;
 use custody_cli::Diagnose;
-use custody_cli::handoff::{self, HandoffError, Signature};
+use custody_cli::handoff::{self, Handoff, HandoffError, Signature};
 use custody_cli::manifests::load_manifest;
 use custody_manifest::{Artifact, DirReport, FileCheck, Manifest, ManifestError, verify_dir};
 use custody_output::{Context, Diagnostic, ExitStatus, Level};
 
 use crate::VerifyArgs;
 use crate::attest::{self, FileAttestations, Trust, TrustError};
-use crate::sign;
 use custody_cli::OutputError;
 use custody_output::safe::one_line;
 
@@ -61,7 +60,7 @@ impl Diagnose for VerifyError {
             }
             Self::Scan { .. } => None,
             Self::Trust(error) => Diagnose::hint(error),
-            Self::ManifestSignature(error) => sign::verify_hint(error),
+            Self::ManifestSignature(error) => Diagnose::hint(error),
             Self::Output(error) => Diagnose::hint(error),
         }
     }
@@ -170,20 +169,17 @@ fn manifest_signature(
     signers: &[Identity],
     context: &mut Context,
 ) -> Result<Signature, VerifyError> {
-    let signature = handoff::verify(path, &trust.root, signers, context)
+    let signature = handoff::verify(Handoff::Manifest, path, &trust.root, signers, context)
         .map_err(VerifyError::ManifestSignature)?;
-    let index = signature
-        .log_index
-        .map_or_else(String::new, |index| format!(", Rekor log index {index}"));
     let shown = context.display(&context.resolve(path));
     context
         .out
         .status(
             "Verified",
             &format!(
-                "`{}`: signed by {}{index} (`{}`)",
+                "`{}`: signed by {} (`{}`)",
                 one_line(&shown),
-                one_line(&signature.signer()),
+                one_line(&signature.signer_and_entry()),
                 signature.bundle
             ),
         )

@@ -246,4 +246,68 @@ impl AttestError {
             _ => None,
         }
     }
+
+    /// What a failed refresh ([`crate::refresh()`]) means; `None` for any other error.
+    pub fn refresh_failure(&self) -> Option<RefreshFailure> {
+        match self {
+            Self::Runtime { .. } => Some(RefreshFailure::Unreachable),
+            Self::TrustRootRefresh { source, .. } => {
+                Some(if source.to_string().contains("transport error: ") {
+                    RefreshFailure::Unreachable
+                } else {
+                    RefreshFailure::Refused
+                })
+            }
+            Self::TrustRootInvalid { .. } => Some(RefreshFailure::Refused),
+            _ => None,
+        }
+    }
+}
+
+/// Why a refresh through TUF failed, for deciding what it means: the repository was
+/// not there, or what it served is not to be trusted. sigstore-trust-root keeps only
+/// the text of sigstore-tuf's error, in which the repository's failures to answer
+/// (`Error::Transport`: connection, HTTP status, a file it does not serve, an answer
+/// over its size limit) read `transport error: …`; everything else is verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshFailure {
+    /// The repository could not be reached or did not serve what its metadata names.
+    Unreachable,
+    /// The repository answered, and what it served does not verify against the pinned
+    /// TUF root (signatures, thresholds, expiry, versions, hashes, lengths), or is not
+    /// a usable trusted root.
+    Refused,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refresh_error(text: &str) -> AttestError {
+        AttestError::TrustRootRefresh {
+            url: "http://127.0.0.1:1/".to_owned(),
+            source: sigstore_trust_root::Error::Tuf(text.to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_repository_that_does_not_answer_is_unreachable_and_a_bad_answer_refused() {
+        // The texts sigstore-trust-root 0.15.1 makes of sigstore-tuf's errors (tuf.rs,
+        // `TUF repository load failed: {error chain}`).
+        let unreachable = refresh_error(
+            "TUF repository load failed: transport error: fetching root.json: connection refused",
+        );
+        assert_eq!(
+            unreachable.refresh_failure(),
+            Some(RefreshFailure::Unreachable)
+        );
+        let refused = refresh_error(
+            "TUF repository load failed: signature threshold not met for role root: 0/1 valid signatures",
+        );
+        assert_eq!(refused.refresh_failure(), Some(RefreshFailure::Refused));
+        let other = AttestError::Invalid {
+            reason: "not a refresh".to_owned(),
+        };
+        assert_eq!(other.refresh_failure(), None);
+    }
 }

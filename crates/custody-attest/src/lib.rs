@@ -16,7 +16,7 @@ pub mod sign;
 pub mod trust;
 pub mod verify;
 
-pub use error::{AttestError, SigstoreStage};
+pub use error::{AttestError, RefreshFailure, SigstoreStage};
 pub use identity::{Claims, Identity, IdentityMismatch, IdentityParseError, RefPattern};
 pub use model::{
     Attestation, AttestationBundle, Envelope, Provenance, Publisher, Statement, Subject,

@@ -312,39 +312,6 @@ pub fn changes(before: &TrustRoot, after: &TrustRoot) -> Vec<AnchorChange> {
     changes
 }
 
-/// Why a refresh through TUF failed, for deciding what it means: the repository was
-/// not there, or what it served is not to be trusted. sigstore-trust-root keeps only
-/// the text of sigstore-tuf's error, in which the repository's failures to answer
-/// (`Error::Transport`: connection, HTTP status, a file it does not serve, an answer
-/// over its size limit) read `transport error: …`; everything else is verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshFailure {
-    /// The repository could not be reached or did not serve what its metadata names.
-    Unreachable,
-    /// The repository answered, and what it served does not verify against the pinned
-    /// TUF root (signatures, thresholds, expiry, versions, hashes, lengths), or is not
-    /// a usable trusted root.
-    Refused,
-}
-
-impl RefreshFailure {
-    /// The kind of an error [`crate::refresh()`] returned; `None` for any other error.
-    pub fn of(error: &AttestError) -> Option<Self> {
-        match error {
-            AttestError::Runtime { .. } => Some(Self::Unreachable),
-            AttestError::TrustRootRefresh { source, .. } => {
-                Some(if source.to_string().contains("transport error: ") {
-                    Self::Unreachable
-                } else {
-                    Self::Refused
-                })
-            }
-            AttestError::TrustRootInvalid { .. } => Some(Self::Refused),
-            _ => None,
-        }
-    }
-}
-
 /// The sha256 of a chain's first certificate, hex; empty for an empty chain.
 fn chain_id(chain: &CertChain) -> String {
     chain

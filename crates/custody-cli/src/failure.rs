@@ -156,7 +156,8 @@ impl Diagnose for ApprovalError {
 }
 
 /// An attestation that does not verify is the step's "no"; one that cannot be read (or a
-/// trust root that cannot be used) is bad input.
+/// trust root that cannot be used, or a TUF repository's answer that does not verify) is
+/// bad input; a TUF repository that cannot be reached is the environment.
 impl Diagnose for custody_attest::AttestError {
     fn exit_status(&self) -> ExitStatus {
         match self {
@@ -174,7 +175,10 @@ impl Diagnose for custody_attest::AttestError {
             | Self::FileName { .. }
             | Self::TrustRootUnreadable { .. }
             | Self::TrustRootInvalid { .. } => ExitStatus::Input,
-            Self::TrustRootRefresh { .. } | Self::Runtime { .. } => ExitStatus::Environment,
+            Self::TrustRootRefresh { .. } | Self::Runtime { .. } => match self.refresh_failure() {
+                Some(custody_attest::RefreshFailure::Refused) => ExitStatus::Input,
+                _ => ExitStatus::Environment,
+            },
         }
     }
 
@@ -208,6 +212,53 @@ mod attest_tests {
             "no-such-directory/trusted_root.json",
         ))
         .unwrap_err();
+        assert_eq!(Failure::from(error).status, ExitStatus::Input);
+    }
+
+    /// Refreshes Sigstore's public-good root from `url` instead of its repository.
+    fn refresh_from(url: String) -> custody_attest::AttestError {
+        let repository = custody_attest::TufRepository {
+            url,
+            ..custody_attest::TufRepository::public_good()
+        };
+        custody_attest::refresh(&repository, None).unwrap_err()
+    }
+
+    #[test]
+    fn a_tuf_repository_that_is_not_there_is_the_environment() {
+        // A port that was just free: nothing answers on it.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let error = refresh_from(format!("http://127.0.0.1:{port}"));
+        assert_eq!(Failure::from(error).status, ExitStatus::Environment);
+    }
+
+    #[test]
+    fn a_tuf_repository_that_serves_what_does_not_verify_is_bad_input() {
+        use std::io::{Read, Write};
+        // Every request answered with metadata that is not TUF's.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let mut request = [0; 4096];
+                let _ = stream.read(&mut request);
+                let body = "{\"signed\": {}, \"signatures\": []}";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        let error = refresh_from(url);
+        assert!(
+            matches!(error, custody_attest::AttestError::TrustRootRefresh { .. }),
+            "{error:?}"
+        );
         assert_eq!(Failure::from(error).status, ExitStatus::Input);
     }
 }

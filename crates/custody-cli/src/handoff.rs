@@ -34,6 +34,42 @@ pub fn bundle_path(file: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Which hand-off a file is: it decides the flag that demands its signature and where
+/// it is signed, so a hint names the right ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handoff {
+    /// The approval record `approve-gate` writes.
+    Approval,
+    /// The release manifest `collect-artifacts merge` or `select` writes.
+    Manifest,
+}
+
+impl Handoff {
+    /// The flag that names who must have signed it.
+    pub fn signed_by_flag(self) -> &'static str {
+        match self {
+            Self::Approval => "--approval-signed-by",
+            Self::Manifest => "--manifest-signed-by",
+        }
+    }
+
+    /// The step (and flag) that signs it where it is written.
+    fn signed_where(self) -> &'static str {
+        match self {
+            Self::Approval => "`approve-gate --sign on`",
+            Self::Manifest => "`collect-artifacts select --sign on` or `merge --sign on`",
+        }
+    }
+
+    /// Who should sign it, in words.
+    fn signer(self) -> &'static str {
+        match self {
+            Self::Approval => "have the approving workflow or person sign the record",
+            Self::Manifest => "have the workflow that writes the release set sign its manifest",
+        }
+    }
+}
+
 /// A verified signature of a hand-off file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signature {
@@ -50,6 +86,15 @@ impl Signature {
     /// that vouched for it.
     pub fn signer(&self) -> String {
         describe_signer(&self.claims)
+    }
+
+    /// The signer and where in the transparency log the signature is:
+    /// "`SIGNER`, Rekor log index N".
+    pub fn signer_and_entry(&self) -> String {
+        match self.log_index {
+            Some(index) => format!("{}, Rekor log index {index}", self.signer()),
+            None => self.signer(),
+        }
     }
 }
 
@@ -72,7 +117,11 @@ pub enum HandoffError {
         source: std::io::Error,
     },
     #[error("`{file}` is not signed: `{bundle}` does not exist")]
-    Unsigned { file: String, bundle: String },
+    Unsigned {
+        handoff: Handoff,
+        file: String,
+        bundle: String,
+    },
     #[error("`{bundle}` is not a valid signature of `{file}`")]
     Invalid {
         file: String,
@@ -82,6 +131,7 @@ pub enum HandoffError {
     },
     #[error("`{file}` was signed by `{signer}`, not by {expected}")]
     WrongSigner {
+        handoff: Handoff,
         file: String,
         signer: String,
         /// The identities asked for, in words.
@@ -118,8 +168,9 @@ impl HandoffError {
     /// The fix, as data.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Self::Unsigned { file, .. } => Some(format!(
-                "sign it where it is made (`approve-gate --sign on` in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`"
+            Self::Unsigned { handoff, file, .. } => Some(format!(
+                "sign it where it is written ({}, in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`",
+                handoff.signed_where()
             )),
             Self::Invalid { source, .. } => Some(
                 source
@@ -130,9 +181,11 @@ impl HandoffError {
                     )
                     .to_owned(),
             ),
-            Self::WrongSigner { .. } => Some(
-                "only a signature by an identity named with --approval-signed-by is accepted; have the approving workflow or person sign the record".to_owned(),
-            ),
+            Self::WrongSigner { handoff, .. } => Some(format!(
+                "only a signature by an identity named with {} is accepted; {}",
+                handoff.signed_by_flag(),
+                handoff.signer()
+            )),
             Self::TrustRoot(source) => Diagnose::hint(&**source),
             Self::Token(error) => error.hint(),
             Self::Sign { source, .. } => source.hint().map(str::to_owned),
@@ -171,9 +224,11 @@ pub fn trust_root(sigstore: &SigstoreArgs, context: &Context) -> Result<TrustRoo
         .map_err(|error| HandoffError::TrustRoot(Box::new(error)))
 }
 
-/// Verifies that `file` (as given) carries a signature beside it, over its exact bytes,
-/// that chains to `root` and was made by one of `expected` (any may match).
+/// Verifies that `file` (as given), the `handoff`, carries a signature beside it, over
+/// its exact bytes, that chains to `root` and was made by one of `expected` (any may
+/// match).
 pub fn verify(
+    handoff: Handoff,
     file: &Path,
     root: &TrustRoot,
     expected: &[Identity],
@@ -191,6 +246,7 @@ pub fn verify(
         Ok(json) => json,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             return Err(HandoffError::Unsigned {
+                handoff,
                 file: shown,
                 bundle,
             });
@@ -228,6 +284,7 @@ pub fn verify(
         return Ok(signature(bundle, claims, &bundle_json));
     }
     Err(HandoffError::WrongSigner {
+        handoff,
         file: shown,
         signer: describe_signer(&claims),
         expected: expected
@@ -254,6 +311,47 @@ pub fn sign(
         path: shown.clone(),
         source,
     })?;
+    let (claims, bundle_json) = sign_content(&content, &shown, sigstore, identity, context)?;
+    let bundle_file = bundle_path(&resolved);
+    let bundle = context.display(&bundle_file);
+    custody_manifest::write_atomically(&bundle_file, bundle_json.as_bytes()).map_err(|source| {
+        HandoffError::Write {
+            path: bundle.clone(),
+            source,
+        }
+    })?;
+    Ok(signature(bundle, claims, bundle_json.as_bytes()))
+}
+
+/// Signs `content`, the bytes of the hand-off `name` (as the user sees it) before it is
+/// written, as [`sign`] signs a file; errors name `name`. Returns the signature (its
+/// bundle named `<name>.sigstore.json`) and the bundle's JSON, for the caller to write
+/// beside each copy of the file.
+pub fn sign_bytes(
+    content: &[u8],
+    name: &str,
+    sigstore: &SigstoreArgs,
+    identity: &AmbientIdentity,
+    context: &mut Context,
+) -> Result<(Signature, String), HandoffError> {
+    let (claims, bundle_json) = sign_content(content, name, sigstore, identity, context)?;
+    let signature = signature(
+        format!("{name}{BUNDLE_SUFFIX}"),
+        claims,
+        bundle_json.as_bytes(),
+    );
+    Ok((signature, bundle_json))
+}
+
+/// Signs `content` (of the file `shown`) and checks the bundle against the trust root:
+/// the signer's verified claims and the bundle's JSON.
+fn sign_content(
+    content: &[u8],
+    shown: &str,
+    sigstore: &SigstoreArgs,
+    identity: &AmbientIdentity,
+    context: &mut Context,
+) -> Result<(Claims, String), HandoffError> {
     let root = trust_root(sigstore, context)?;
     let config = HttpConfig::from_env(USER_AGENT, &context.env);
     let client = custody_http::client(&config).map_err(SigstoreTokenError::Http)?;
@@ -265,27 +363,20 @@ pub fn sign(
     })?;
     let services = sigstore.services();
     let failed = |source| HandoffError::Sign {
-        file: shown.clone(),
+        file: shown.to_owned(),
         source: Box::new(source),
     };
     let token = IdentityToken::new(token.expose()).map_err(failed)?;
     let bundle_json =
-        custody_attest::sign::sign_blob(&services, &token, &content).map_err(failed)?;
-    let claims = verified_claims(&sha256_hex(&content), bundle_json.as_bytes(), &root).map_err(
-        |source| HandoffError::SelfCheck {
-            file: shown.clone(),
-            source: Box::new(source),
-        },
-    )?;
-    let bundle_file = bundle_path(&resolved);
-    let bundle = context.display(&bundle_file);
-    custody_manifest::write_atomically(&bundle_file, bundle_json.as_bytes()).map_err(|source| {
-        HandoffError::Write {
-            path: bundle.clone(),
-            source,
-        }
-    })?;
-    Ok(signature(bundle, claims, bundle_json.as_bytes()))
+        custody_attest::sign::sign_blob(&services, &token, content).map_err(failed)?;
+    let claims =
+        verified_claims(&sha256_hex(content), bundle_json.as_bytes(), &root).map_err(|source| {
+            HandoffError::SelfCheck {
+                file: shown.to_owned(),
+                source: Box::new(source),
+            }
+        })?;
+    Ok((claims, bundle_json))
 }
 
 /// Removes a signature left beside `file` by an earlier run: it signs other bytes.
@@ -398,9 +489,24 @@ mod tests {
     }
 
     fn check(context: &Context, expected: &[&str]) -> Result<Signature, HandoffError> {
-        verify(
-            Path::new(MODELS),
+        check_as(
+            Handoff::Approval,
             &TrustRoot::public_good(),
+            context,
+            expected,
+        )
+    }
+
+    fn check_as(
+        handoff: Handoff,
+        root: &TrustRoot,
+        context: &Context,
+        expected: &[&str],
+    ) -> Result<Signature, HandoffError> {
+        verify(
+            handoff,
+            Path::new(MODELS),
+            root,
             &identities(expected),
             context,
         )
@@ -421,6 +527,10 @@ mod tests {
         assert_eq!(signature.claims.identity, SAN);
         assert_eq!(signature.signer(), SAN);
         assert_eq!(signature.log_index, Some(101_487_427));
+        assert_eq!(
+            signature.signer_and_entry(),
+            format!("{SAN}, Rekor log index 101487427")
+        );
         assert_eq!(signature.bundle, format!("{MODELS}.sigstore.json"));
         // Any of several identities may have signed.
         let signature = check(&context, &["email:someone@example.com", RELEASE]).unwrap();
@@ -473,11 +583,11 @@ mod tests {
         );
 
         let (_dir, context) = staged();
-        let error = verify(
-            Path::new(MODELS),
+        let error = check_as(
+            Handoff::Approval,
             &TrustRoot::staging(),
-            &identities(&[RELEASE]),
             &context,
+            &[RELEASE],
         )
         .unwrap_err();
         assert!(matches!(error, HandoffError::Invalid { .. }), "{error}");
@@ -501,6 +611,33 @@ mod tests {
         );
         let error = check(&context, &[]).unwrap_err();
         assert!(matches!(error, HandoffError::Unsigned { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_manifests_hints_name_the_manifests_flag_and_signer() {
+        let (dir, context) = staged();
+        let manifest = |expected: &[&str]| {
+            check_as(
+                Handoff::Manifest,
+                &TrustRoot::public_good(),
+                &context,
+                expected,
+            )
+            .unwrap_err()
+        };
+        let hint = Diagnose::hint(&manifest(&["email:someone@example.com"])).unwrap();
+        assert!(
+            hint.starts_with("only a signature by an identity named with --manifest-signed-by"),
+            "{hint}"
+        );
+        assert!(hint.ends_with("sign its manifest"), "{hint}");
+        fs_err::remove_file(dir.path().join(format!("{MODELS}.sigstore.json"))).unwrap();
+        let hint = Diagnose::hint(&manifest(&[RELEASE])).unwrap();
+        assert!(
+            hint.starts_with("sign it where it is written (`collect-artifacts select --sign on`"),
+            "{hint}"
+        );
+        assert!(!hint.contains("approve-gate"), "{hint}");
     }
 
     #[test]

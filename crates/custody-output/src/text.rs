@@ -1,5 +1,6 @@
 //! Small text renderings every step shares, so each is written (and fixed) once: file
-//! sizes for people and Markdown table cells that untrusted text cannot break out of.
+//! sizes for people, column-aligned tables for a terminal, and Markdown table cells that
+//! untrusted text cannot break out of.
 
 /// `1.2 MiB`, `812 B`.
 pub fn human_size(bytes: u64) -> String {
@@ -31,9 +32,55 @@ pub fn markdown_code_cell(text: &str) -> String {
     format!("`{}`", markdown_cell(&text.replace('`', "'")))
 }
 
+/// A table for a terminal: the header, then one line per row, each cell padded to the
+/// widest cell of its column (counted in characters), columns two spaces apart, no space
+/// at the end of a line.
+pub fn aligned_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> String {
+    let mut widths = header.map(|cell| cell.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        cells
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_owned()
+    };
+    let mut lines = vec![line(&mut header.into_iter())];
+    lines.extend(
+        rows.iter()
+            .map(|row| line(&mut row.iter().map(String::as_str))),
+    );
+    lines.join("\n")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_aligns_its_columns_by_characters() {
+        let rows = [
+            [
+                "sample-1.0.tar.gz".to_owned(),
+                "sdist".to_owned(),
+                String::new(),
+            ],
+            ["é".to_owned(), "wheel".to_owned(), "x".to_owned()],
+        ];
+        assert_eq!(
+            aligned_table(["FILE", "KIND", "DETAIL"], &rows),
+            "FILE               KIND   DETAIL\n\
+             sample-1.0.tar.gz  sdist\n\
+             é                  wheel  x"
+        );
+        assert_eq!(aligned_table(["A", "B"], &[]), "A  B");
+    }
 
     #[test]
     fn sizes() {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use custody_attest::Identity;
 use custody_cli::Diagnose;
-use custody_cli::handoff::{self, HandoffError};
+use custody_cli::handoff::{self, Handoff, HandoffError};
 use custody_cli::inputs::{self, InputError};
 use custody_cli::manifests::{load_approval, load_manifest};
 use custody_dist::digest::first_mismatch;
@@ -53,11 +53,10 @@ pub(crate) enum PrepareError {
     Manifest(#[from] ManifestError),
     #[error(transparent)]
     Approval(#[from] ApprovalError),
+    /// `--manifest-signed-by` or `--approval-signed-by`: the hand-off is not signed, or
+    /// not by whom it must be.
     #[error(transparent)]
-    ApprovalSignature(#[from] HandoffError),
-    /// `--manifest-signed-by`: the manifest is not signed, or not by whom it must be.
-    #[error(transparent)]
-    ManifestSignature(HandoffError),
+    Signature(#[from] HandoffError),
 }
 
 impl Diagnose for PrepareError {
@@ -74,7 +73,7 @@ impl Diagnose for PrepareError {
             Self::Inputs(error) => error.exit_status(),
             Self::Manifest(error) => error.exit_status(),
             Self::Approval(error) => error.exit_status(),
-            Self::ApprovalSignature(error) | Self::ManifestSignature(error) => error.exit_status(),
+            Self::Signature(error) => error.exit_status(),
         }
     }
 
@@ -102,23 +101,8 @@ impl Diagnose for PrepareError {
             Self::Inputs(error) => error.hint(),
             Self::Manifest(error) => error.hint(),
             Self::Approval(error) => error.hint(),
-            Self::ApprovalSignature(error) => Diagnose::hint(error),
-            Self::ManifestSignature(error) => manifest_signature_hint(error),
+            Self::Signature(error) => Diagnose::hint(error),
         }
-    }
-}
-
-/// The fix for a manifest `--manifest-signed-by` refuses, where it differs from an
-/// approval record's.
-fn manifest_signature_hint(error: &HandoffError) -> Option<String> {
-    match error {
-        HandoffError::Unsigned { file, .. } => Some(format!(
-            "sign it where it is written (`collect-artifacts select --sign on`, in a job with a Sigstore identity), or by hand: `python -m sigstore sign {file}`"
-        )),
-        HandoffError::WrongSigner { .. } => Some(
-            "only a signature by an identity named with --manifest-signed-by is accepted; have the workflow that selects the release set sign its manifest".to_owned(),
-        ),
-        _ => Diagnose::hint(error),
     }
 }
 
@@ -261,8 +245,13 @@ impl<'a> ApprovalCheck<'a> {
             .as_ref()
             .filter(|_| !self.manifest_signed_by.is_empty())
         {
-            handoff::verify(manifest_path, root, self.manifest_signed_by, context)
-                .map_err(PrepareError::ManifestSignature)?;
+            handoff::verify(
+                Handoff::Manifest,
+                manifest_path,
+                root,
+                self.manifest_signed_by,
+                context,
+            )?;
         }
         let Some(path) = self.path else {
             return Ok(());
@@ -270,7 +259,7 @@ impl<'a> ApprovalCheck<'a> {
         let (approval_path, record) = load_approval(context, path)?;
         record.check_approves(manifest, Path::new(&context.display(&approval_path)))?;
         if let Some(root) = root.as_ref().filter(|_| !self.signed_by.is_empty()) {
-            handoff::verify(path, root, self.signed_by, context)?;
+            handoff::verify(Handoff::Approval, path, root, self.signed_by, context)?;
         }
         Ok(())
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, UnparsedPublicKey};
 use base64::Engine;
@@ -30,7 +30,7 @@ use x509_cert::spki::SubjectPublicKeyInfoRef;
 use super::csr::{self, CsrRefusal};
 use super::ct::CtLog;
 use super::gateway::{self, SigningRequest};
-use super::issuer::{OidcIssuer, ProviderKind, SIGSTORE_AUDIENCE};
+use super::issuer::{OidcIssuer, ProviderKind, SIGSTORE_AUDIENCE, now};
 use super::keys::{PublicKey, pem, pem_decode};
 use super::x509::{CertificateAuthority, extension, raw_extension};
 use crate::mock::{MockServer, Recorded, Reply};
@@ -213,16 +213,6 @@ fn segment(part: &str) -> Result<Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("malformed jwt: {e}"))
 }
 
-fn seconds_now() -> i64 {
-    i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs(),
-    )
-    .expect("seconds fit")
-}
-
 /// go-oidc's `IDTokenVerifier.Verify` for an issuer of the configuration.
 fn authenticate<'a>(
     token: &str,
@@ -290,7 +280,7 @@ fn check_claims(claims: &ClaimSet, issuer_url: &str) -> Result<(), String> {
     if !audience_matches {
         return Err(format!("oidc: expected audience \"{SIGSTORE_AUDIENCE}\""));
     }
-    let now = seconds_now();
+    let now = now();
     let expiry = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if expiry < now {
         return Err(format!("oidc: token is expired (Token Expiry: {expiry})"));

@@ -50,7 +50,8 @@ pub struct Provider {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Claims(Map<String, Value>);
 
-fn now() -> i64 {
+/// Now, in the seconds since 1970 JWT claims, Fulcio and Rekor count time in.
+pub(super) fn now() -> i64 {
     i64::try_from(
         SystemTime::now()
             .duration_since(UNIX_EPOCH)

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::digest;
 use base64::Engine;
@@ -175,13 +174,7 @@ fn append(key: &SigningKey, log: &Mutex<Log>, tree_id: u64, body: Vec<u8>) -> Re
         .reply()
         .header("Location", &format!("/api/v1/log/entries/{entry_id}")));
     }
-    let integrated_time = i64::try_from(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("after 1970")
-            .as_secs(),
-    )
-    .expect("seconds fit");
+    let integrated_time = super::issuer::now();
     let index = log.leaves.len();
     log.leaves.push(leaf);
     log.by_leaf.insert(leaf, index);

@@ -41,22 +41,32 @@ pub(crate) enum Unusable {
     Predicate(String),
 }
 
-/// What one attestation file holds, verified for `file_name`/`sha256` and `identity`.
-fn read(
-    path: &Path,
-    file_name: &str,
-    sha256: &str,
-    root: &TrustRoot,
-    identity: &Identity,
-) -> Result<Option<Found>, Unusable> {
+/// What an attestation beside a file must verify for: the file as it is, the trust root,
+/// and this job's identity.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expected<'a> {
+    pub file_name: &'a str,
+    pub sha256: &'a str,
+    pub root: &'a TrustRoot,
+    pub identity: &'a Identity,
+}
+
+/// What one attestation file holds, verified as `expected`.
+fn read(path: &Path, expected: Expected<'_>) -> Result<Option<Found>, Unusable> {
     let bytes = match fs_err::read(path) {
         Ok(bytes) => bytes,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(Unusable::Unreadable(error)),
     };
     let attestation = Attestation::from_json(&bytes).map_err(Unusable::Invalid)?;
-    let verified = custody_attest::verify(file_name, sha256, &attestation, root, Some(identity))
-        .map_err(Unusable::Invalid)?;
+    let verified = custody_attest::verify(
+        expected.file_name,
+        expected.sha256,
+        &attestation,
+        expected.root,
+        Some(expected.identity),
+    )
+    .map_err(Unusable::Invalid)?;
     Ok(Some(Found {
         path: path.to_owned(),
         json: String::from_utf8_lossy(&bytes).trim().to_owned(),
@@ -65,15 +75,9 @@ fn read(
 }
 
 /// Judges `<file>.publish.attestation`.
-pub(crate) fn publish(
-    path: &Path,
-    file_name: &str,
-    sha256: &str,
-    root: &TrustRoot,
-    identity: &Identity,
-) -> Publish {
+pub(crate) fn publish(path: &Path, expected: Expected<'_>) -> Publish {
     let stale = |reason: String| Publish::Stale { reason };
-    match read(path, file_name, sha256, root, identity) {
+    match read(path, expected) {
         Ok(None) => Publish::Absent,
         Ok(Some(found)) if found.verified.predicate_type == custody_attest::PUBLISH_V1 => {
             Publish::Reuse(Box::new(found))
@@ -94,14 +98,8 @@ pub(crate) fn publish(
 }
 
 /// Judges `<file>.slsa.attestation`: none, one to upload, or why it cannot go.
-pub(crate) fn slsa(
-    path: &Path,
-    file_name: &str,
-    sha256: &str,
-    root: &TrustRoot,
-    identity: &Identity,
-) -> Result<Option<Found>, Unusable> {
-    let found = read(path, file_name, sha256, root, identity)?;
+pub(crate) fn slsa(path: &Path, expected: Expected<'_>) -> Result<Option<Found>, Unusable> {
+    let found = read(path, expected)?;
     match found {
         Some(found) if found.verified.predicate_type != SLSA_PROVENANCE_V1 => {
             Err(Unusable::Predicate(found.verified.predicate_type.clone()))

@@ -295,22 +295,15 @@ fn judge(
     let mut judged = Vec::new();
     for target in targets {
         let [publish_path, slsa_path] = custody_attest::attestation_paths(&target.path);
-        let publish = beside::publish(
-            &publish_path,
-            &target.file_name,
-            &target.sha256,
+        let expected = beside::Expected {
+            file_name: &target.file_name,
+            sha256: &target.sha256,
             root,
             identity,
-        );
+        };
+        let publish = beside::publish(&publish_path, expected);
         let slsa = if send {
-            beside::slsa(
-                &slsa_path,
-                &target.file_name,
-                &target.sha256,
-                root,
-                identity,
-            )
-            .map_err(|problem| ProvenanceError::Beside {
+            beside::slsa(&slsa_path, expected).map_err(|problem| ProvenanceError::Beside {
                 shown: context.display(&slsa_path),
                 reason: problem.to_string(),
             })?
