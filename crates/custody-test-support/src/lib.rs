@@ -111,6 +111,16 @@ pub fn stderr_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// Panics unless a step refused with exit `code`, its stderr starting with `error` (the
+/// first line) and holding `hint`; returns the stderr for further checks.
+pub fn assert_refused(output: &std::process::Output, code: i32, error: &str, hint: &str) -> String {
+    let stderr = stderr_of(output);
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
+    assert!(stderr.starts_with(error), "{error}\n{stderr}");
+    assert!(stderr.contains(hint), "{hint}\n{stderr}");
+    stderr
+}
+
 /// A finished command's stdout parsed as JSON; panics with both streams when it is not.
 pub fn json_of(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {

@@ -1,7 +1,7 @@
 //! Behind the CI system's own gate: `--show` before it, `--approved-by` after it, bound
 //! to the digest the reviewers saw; and the files re-hashed before anyone is asked.
 
-use crate::{cmd, record, release, stderr_of, stdout_of};
+use crate::{cmd, record, record_approval, release, stderr_of, stdout_of};
 
 #[test]
 fn show_puts_the_release_in_front_of_the_reviewers() {
@@ -41,13 +41,7 @@ fn show_puts_the_release_in_front_of_the_reviewers() {
 fn approved_by_records_the_gate_decision_for_the_digest_shown() {
     let dir = tempfile::tempdir().unwrap();
     let (_, manifest) = release(dir.path());
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
+    let output = record_approval(dir.path())
         .args([
             "--approved-by",
             "alice",
@@ -83,13 +77,7 @@ fn approved_by_refuses_a_manifest_other_than_the_one_shown() {
     let dir = tempfile::tempdir().unwrap();
     release(dir.path());
     let shown = format!("sha256:{}", "ab".repeat(32));
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
+    let output = record_approval(dir.path())
         .args(["--approved-by", "alice", "--manifest-digest", &shown])
         .output()
         .unwrap();
@@ -108,13 +96,7 @@ fn approved_by_refuses_a_manifest_other_than_the_one_shown() {
     assert!(!stderr.contains("caused by: hint"), "{stderr}");
     assert!(!dir.path().join("approval.json").exists());
     // --approved-by alone is a usage error: the binding is the point.
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
+    let output = record_approval(dir.path())
         .args(["--approved-by", "alice"])
         .output()
         .unwrap();
@@ -139,13 +121,7 @@ fn files_changed_after_selection_are_refused_before_anyone_is_asked() {
         r#"{"decision": "approve", "by": "alice"}"#,
     )
     .unwrap();
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
+    let output = record_approval(dir.path())
         .args(["--decision-dir", "decisions", "--timeout", "2s"])
         .output()
         .unwrap();

@@ -28,6 +28,19 @@ pub(crate) fn cmd(dir: &Path) -> Command {
     command
 }
 
+/// approve-gate recording its decision on the sample release (`release/release.json`)
+/// in `approval.json`.
+pub(crate) fn record_approval(dir: &Path) -> Command {
+    let mut command = cmd(dir);
+    command.args([
+        "--manifest",
+        "release/release.json",
+        "--out",
+        "approval.json",
+    ]);
+    command
+}
+
 /// The sample release (wheel + sdist) staged in `dir/release` with its manifest, built
 /// by a (recorded) Azure job.
 pub(crate) fn release(dir: &Path) -> (PathBuf, Manifest) {

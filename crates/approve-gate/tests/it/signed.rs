@@ -8,70 +8,30 @@
 
 use std::path::Path;
 
-use custody_test_support::oidc::REQUEST_TOKEN;
 use custody_test_support::sigstore::{
-    Claims, EMAIL_ISSUER, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
+    Claims, EMAIL_ISSUER, Expected, SigstoreStack, assert_no_identity_token,
 };
 
-use crate::{cmd, record, release, stderr_of, stdout_of};
+use crate::{record, record_approval, release, stderr_of, stdout_of};
 
-const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
+pub(crate) const SAN: &str =
+    "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
 
-fn github_claims() -> Claims {
+pub(crate) fn github_claims() -> Claims {
     Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
 }
 
 /// approve-gate recording the CI gate's approval of the sample release in `dir`.
 fn approve(dir: &Path) -> assert_cmd::Command {
     let (_, manifest) = release(dir);
-    let mut command = cmd(dir);
+    let mut command = record_approval(dir);
+    command.args([
+        "--approved-by",
+        "alice",
+        "--manifest-digest",
+        &manifest.digest,
+    ]);
     command
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
-        .args([
-            "--approved-by",
-            "alice",
-            "--manifest-digest",
-            &manifest.digest,
-        ]);
-    command
-}
-
-/// The stack's services and trust root, as the action would pass them.
-fn with_stack(command: &mut assert_cmd::Command, stack: &SigstoreStack) {
-    command
-        .env("CUSTODY_SIGSTORE_FULCIO_URL", stack.fulcio_url())
-        .env("CUSTODY_SIGSTORE_REKOR_URL", stack.rekor_url())
-        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path());
-}
-
-/// A GitHub Actions job with `id-token: write` running `claims`' workflow.
-fn in_github_job(command: &mut assert_cmd::Command, stack: &SigstoreStack, claims: &Claims) {
-    command
-        .env("GITHUB_ACTIONS", "true")
-        .env(
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            stack.github_request_url(claims),
-        )
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
-    with_stack(command, stack);
-}
-
-/// No identity token reaches the output: only `::add-mask::` commands name it.
-fn assert_no_token(output: &std::process::Output) {
-    let stdout = stdout_of(output);
-    let unmasked: Vec<&str> = stdout
-        .lines()
-        .filter(|line| !line.starts_with("::add-mask::"))
-        .collect();
-    for text in [unmasked.join("\n"), stderr_of(output)] {
-        assert!(!text.contains("eyJ"), "{text}");
-        assert!(!text.contains(REQUEST_TOKEN), "{text}");
-    }
 }
 
 #[test]
@@ -81,10 +41,10 @@ fn a_github_job_signs_the_record_and_sigstore_python_verifies_it() {
     let outputs = dir.path().join("github-output");
     fs_err::write(&outputs, "").unwrap();
     let mut command = approve(dir.path());
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.env("GITHUB_OUTPUT", &outputs).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_no_token(&output);
+    assert_no_identity_token(&output);
 
     let approval = dir.path().join("approval.json");
     let bundle = dir.path().join("approval.json.sigstore.json");
@@ -110,34 +70,28 @@ fn a_github_job_signs_the_record_and_sigstore_python_verifies_it() {
     );
 
     // sigstore-python: the bundle signs exactly these bytes, by this workflow.
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle),
-        Subject::File(&approval),
+    let verdict = stack.python_verdict(
+        &bundle,
+        &approval,
         Expected::GitHub("octo/sample", "release.yml"),
     );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    assert!(verdict.verified, "{verdict:?}");
     for (repository, workflow) in [("octo/sample", "ci.yml"), ("octo/other", "release.yml")] {
-        let verdicts = python_verify(
-            Root::File(stack.trust_root_path()),
-            Signed::Bundle(&bundle),
-            Subject::File(&approval),
-            Expected::GitHub(repository, workflow),
-        );
-        assert!(!verdicts.sigstore.verified, "{repository} {workflow}");
+        let verdict =
+            stack.python_verdict(&bundle, &approval, Expected::GitHub(repository, workflow));
+        assert!(!verdict.verified, "{repository} {workflow}");
     }
     // Nor does it sign another record.
     let other = dir.path().join("other.json");
     let mut text = fs_err::read_to_string(&approval).unwrap();
     text.push('\n');
     fs_err::write(&other, text).unwrap();
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle),
-        Subject::File(&other),
+    let verdict = stack.python_verdict(
+        &bundle,
+        &other,
         Expected::GitHub("octo/sample", "release.yml"),
     );
-    assert!(!verdicts.sigstore.verified);
+    assert!(!verdict.verified);
 }
 
 #[test]
@@ -145,23 +99,19 @@ fn a_gitlab_job_signs_with_its_declared_token() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();
     let claims = Claims::gitlab("group/sample", ".gitlab-ci.yml", "refs/tags/v0.18.3");
-    let mut command = approve(dir.path());
-    with_stack(&mut command, &stack);
-    let output = command
-        .env("GITLAB_CI", "true")
-        .env("SIGSTORE_ID_TOKEN", stack.issuer().mint(&claims))
+    let output = approve(dir.path())
+        .envs(stack.gitlab_job_env(&claims))
         .args(["--sign", "on"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_no_token(&output);
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&dir.path().join("approval.json.sigstore.json")),
-        Subject::File(&dir.path().join("approval.json")),
+    assert_no_identity_token(&output);
+    let verdict = stack.python_verdict(
+        &dir.path().join("approval.json.sigstore.json"),
+        &dir.path().join("approval.json"),
         Expected::GitLab("group/sample", ".gitlab-ci.yml"),
     );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    assert!(verdict.verified, "{verdict:?}");
 }
 
 #[test]
@@ -204,7 +154,7 @@ fn without_an_identity_auto_writes_the_record_unsigned_and_drops_a_stale_signatu
     // With an identity but --sign off, nothing is signed or asked for either.
     let stack = SigstoreStack::start();
     let mut command = approve(dir.path());
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.args(["--sign", "off"]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     assert!(!stale.exists());
@@ -216,7 +166,7 @@ fn a_signature_the_trust_root_does_not_vouch_for_is_not_kept() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();
     let mut command = approve(dir.path());
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     // The stack signs, but the record's readers would check with the public-good root.
     let output = command
         .env_remove("CUSTODY_SIGSTORE_TRUST_ROOT")
@@ -242,32 +192,11 @@ fn publish_pypi_requires_the_signature_approve_gate_made() {
     let stack = SigstoreStack::start();
     let dir = tempfile::tempdir().unwrap();
     let mut command = approve(dir.path());
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 
-    let publish = |signed_by: &str| {
-        std::process::Command::new(crate::local::publish_pypi())
-            .args([
-                "--manifest",
-                "release/release.json",
-                "--approval",
-                "approval.json",
-            ])
-            .args([
-                "--approval-signed-by",
-                signed_by,
-                "--dry-run",
-                "--no-index-check",
-            ])
-            .args(["--repository-url", "http://127.0.0.1:9/legacy/"])
-            .current_dir(dir.path())
-            .env_clear()
-            .env("NO_COLOR", "1")
-            .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path())
-            .output()
-            .unwrap()
-    };
+    let publish = |signed_by: &str| publish_dry_run(dir.path(), &stack, signed_by);
     let output = publish("github:octo/sample/.github/workflows/release.yml@refs/tags/v*");
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let output = publish("github:octo/sample/.github/workflows/nightly.yml");
@@ -319,13 +248,9 @@ fn a_person_signs_the_record_with_sigstore_python_and_publish_pypi_accepts_it() 
         signature
     );
     assert_eq!(stack.log_entry_count(), 1);
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&signature),
-        Subject::File(&approval),
-        Expected::Email(person, EMAIL_ISSUER),
-    );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    let verdict =
+        stack.python_verdict(&signature, &approval, Expected::Email(person, EMAIL_ISSUER));
+    assert!(verdict.verified, "{verdict:?}");
 
     let output = publish_dry_run(dir.path(), &stack, &format!("email:{person}"));
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));

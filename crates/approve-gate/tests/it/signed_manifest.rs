@@ -9,36 +9,24 @@
 use std::path::{Path, PathBuf};
 
 use custody_attest::sign::{IdentityToken, Services, sign_blob};
-use custody_test_support::oidc::REQUEST_TOKEN;
-use custody_test_support::sigstore::{
-    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
-};
+use custody_test_support::sigstore::{Claims, Expected, SigstoreStack};
 
-use crate::{cmd, record, release, stderr_of};
+use crate::signed::{SAN, github_claims};
+use crate::{cmd, record, record_approval, release, stderr_of};
+use custody_test_support::assert_refused;
 
 const WORKFLOW: &str = "github:octo/sample/.github/workflows/release.yml";
-const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
-
-fn github_claims() -> Claims {
-    Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
-}
-
 /// Signs `file` with the identity a GitHub job running `claims`' workflow gets from the
 /// stack, writing `FILE.sigstore.json`; sigstore-python must accept the bundle for that
 /// workflow before approve-gate is asked about it.
 fn sign_as_github_job(stack: &SigstoreStack, claims: &Claims, file: &Path) {
-    let token = IdentityToken::new(&stack.issuer().mint(claims)).unwrap();
     let services = Services::new(stack.fulcio_url(), stack.rekor_url());
-    let bundle = sign_blob(&services, &token, &fs_err::read(file).unwrap()).unwrap();
-    let bundle_path = PathBuf::from(format!("{}.sigstore.json", file.display()));
-    fs_err::write(&bundle_path, bundle).unwrap();
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle_path),
-        Subject::File(file),
+    stack.sign_beside(
+        claims,
+        file,
         Expected::GitHub("octo/sample", "release.yml"),
+        |token, data| sign_blob(&services, &IdentityToken::new(token).unwrap(), data).unwrap(),
     );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
 }
 
 /// The sample release in `dir/release`, its manifest signed by the release workflow,
@@ -57,14 +45,8 @@ fn signed_release_with_a_decision(dir: &Path, stack: &SigstoreStack) {
 
 /// approve-gate taking the waiting decision, requiring `signers` of the manifest.
 fn approve(dir: &Path, stack: &SigstoreStack, signers: &[&str]) -> std::process::Output {
-    let mut command = cmd(dir);
+    let mut command = record_approval(dir);
     command
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--out",
-            "approval.json",
-        ])
         .args(["--decision-dir", "decisions", "--sign", "off"])
         .arg("--sigstore-trust-root")
         .arg(stack.trust_root_path());
@@ -109,19 +91,13 @@ fn another_signer_is_refused_before_anyone_is_asked() {
     signed_release_with_a_decision(dir.path(), &stack);
     let other = "github:octo/sample/.github/workflows/ci.yml";
     let output = approve(dir.path(), &stack, &[other]);
-    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-    let stderr = stderr_of(&output);
-    assert!(
-        stderr.starts_with(&format!(
-            "error: `release/release.json` was signed by `{SAN}`, not by `{other}`"
-        )),
-        "{stderr}"
+    let stderr = assert_refused(
+        &output,
+        1,
+        &format!("error: `release/release.json` was signed by `{SAN}`, not by `{other}`"),
+        "hint: only a signature by an identity named with --manifest-signed-by",
     );
     assert!(stderr.contains("Build Config URI"), "{stderr}");
-    assert!(
-        stderr.contains("hint: only a signature by an identity named with --manifest-signed-by"),
-        "{stderr}"
-    );
     assert!(!dir.path().join("approval.json").exists());
 
     // --show puts only a manifest of the required signer in front of the CI gate.
@@ -152,34 +128,22 @@ fn a_missing_or_edited_signature_is_bad_input() {
     let compact: serde_json::Value = serde_json::from_str(&text).unwrap();
     fs_err::write(&manifest, compact.to_string()).unwrap();
     let output = approve(dir.path(), &stack, &[WORKFLOW]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
-    let stderr = stderr_of(&output);
-    assert!(
-        stderr.starts_with(
-            "error: `release/release.json.sigstore.json` is not a valid signature of `release/release.json`"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: the file changed after it was signed"),
-        "{stderr}"
+    assert_refused(
+        &output,
+        3,
+        "error: `release/release.json.sigstore.json` is not a valid signature of `release/release.json`",
+        "hint: the file changed after it was signed",
     );
     assert!(!dir.path().join("approval.json").exists());
 
     fs_err::write(&manifest, &text).unwrap();
     fs_err::remove_file(dir.path().join("release/release.json.sigstore.json")).unwrap();
     let output = approve(dir.path(), &stack, &[WORKFLOW]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
-    let stderr = stderr_of(&output);
-    assert!(
-        stderr.starts_with(
-            "error: `release/release.json` is not signed: `release/release.json.sigstore.json` does not exist"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: sign it where it is written (`collect-artifacts select --sign on`"),
-        "{stderr}"
+    assert_refused(
+        &output,
+        3,
+        "error: `release/release.json` is not signed: `release/release.json.sigstore.json` does not exist",
+        "hint: sign it where it is written (`collect-artifacts select --sign on`",
     );
     assert!(!dir.path().join("approval.json").exists());
 }
@@ -207,15 +171,7 @@ fn in_github_job(binary: &str, dir: &Path, stack: &SigstoreStack) -> std::proces
         .current_dir(dir)
         .env_clear()
         .env("NO_COLOR", "1")
-        .env("GITHUB_ACTIONS", "true")
-        .env(
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            stack.github_request_url(&github_claims()),
-        )
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN)
-        .env("CUSTODY_SIGSTORE_FULCIO_URL", stack.fulcio_url())
-        .env("CUSTODY_SIGSTORE_REKOR_URL", stack.rekor_url())
-        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path());
+        .envs(stack.github_job_env(&github_claims()));
     command
 }
 

@@ -147,6 +147,15 @@ fn reference_verdict(file: &Path, san: &str, staging: bool) -> (bool, String) {
     (output.status.success(), said)
 }
 
+/// `verify-attestations ARGS` in `dir`.
+fn verify_attestations(dir: &Path, args: &[&str]) -> Output {
+    cmd(dir)
+        .arg("verify-attestations")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 #[allow(clippy::too_many_lines)] // a scenario read top to bottom, as its user lives it
 fn collect_records_each_verified_attestation_with_its_signer() {
@@ -820,15 +829,10 @@ fn verify_attestations_also_reads_provenance_files() {
     );
     assert_eq!(attestation["identity"], san);
     assert_eq!(attestation["issuer"], "https://accounts.google.com");
-    let output = cmd(dir.path())
-        .args([
-            "verify-attestations",
-            GOOGLE_SDIST,
-            "--identity",
-            "email:someone@example.com",
-        ])
-        .output()
-        .unwrap();
+    let output = verify_attestations(
+        dir.path(),
+        &[GOOGLE_SDIST, "--identity", "email:someone@example.com"],
+    );
     assert_eq!(output.status.code(), Some(1));
 }
 
@@ -852,30 +856,24 @@ fn trust_roots_are_chosen_and_named() {
         .find(|path| path.exists())
         .expect("sigstore-python ships the staging trusted root");
     fs_err::copy(&root, dir.path().join("staging-root.json")).unwrap();
-    let output = cmd(dir.path())
-        .args([
-            "verify-attestations",
+    let output = verify_attestations(
+        dir.path(),
+        &[
             STAGING_WHEEL,
             "--sigstore-trust-root",
             "staging-root.json",
             "--json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     assert_eq!(json_of(&output)["trust_root"], "staging-root.json");
     assert!(stderr_of(&output).contains("Trusting trusted root file `staging-root.json`"));
 
     fs_err::write(dir.path().join("not-a-root.json"), b"{\"mediaType\": 1}").unwrap();
-    let output = cmd(dir.path())
-        .args([
-            "verify-attestations",
-            STAGING_WHEEL,
-            "--sigstore-trust-root",
-            "not-a-root.json",
-        ])
-        .output()
-        .unwrap();
+    let output = verify_attestations(
+        dir.path(),
+        &[STAGING_WHEEL, "--sigstore-trust-root", "not-a-root.json"],
+    );
     assert_eq!(output.status.code(), Some(3));
     let stderr = stderr_of(&output);
     assert!(
@@ -884,16 +882,15 @@ fn trust_roots_are_chosen_and_named() {
     );
     assert!(stderr.contains("hint: "), "{stderr}");
 
-    let output = cmd(dir.path())
-        .args([
-            "verify-attestations",
+    let output = verify_attestations(
+        dir.path(),
+        &[
             STAGING_WHEEL,
             "--sigstore-staging",
             "--sigstore-trust-root",
             "x.json",
-        ])
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(output.status.code(), Some(2));
 }
 

@@ -9,10 +9,8 @@
 use std::io::Read;
 use std::path::Path;
 
-use custody_test_support::oidc::REQUEST_TOKEN;
-use custody_test_support::sigstore::{
-    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
-};
+use custody_test_support::assert_refused;
+use custody_test_support::sigstore::{Claims, Expected, SigstoreStack, assert_no_identity_token};
 
 use crate::{cmd, job_dist, read_json, stderr_of, stdout_of};
 
@@ -33,56 +31,6 @@ fn collected(root: &Path) {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-}
-
-/// The stack's services and trust root, as the action would pass them.
-fn with_stack(command: &mut assert_cmd::Command, stack: &SigstoreStack) {
-    command
-        .env("CUSTODY_SIGSTORE_FULCIO_URL", stack.fulcio_url())
-        .env("CUSTODY_SIGSTORE_REKOR_URL", stack.rekor_url())
-        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path());
-}
-
-/// A GitHub Actions job with `id-token: write` running `claims`' workflow.
-fn in_github_job(command: &mut assert_cmd::Command, stack: &SigstoreStack, claims: &Claims) {
-    command
-        .env("GITHUB_ACTIONS", "true")
-        .env(
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            stack.github_request_url(claims),
-        )
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", REQUEST_TOKEN);
-    with_stack(command, stack);
-}
-
-/// No identity token reaches the output: only `::add-mask::` commands name it.
-fn assert_no_token(output: &std::process::Output) {
-    let unmasked: Vec<String> = stdout_of(output)
-        .lines()
-        .filter(|line| !line.starts_with("::add-mask::"))
-        .map(str::to_owned)
-        .collect();
-    for text in [unmasked.join("\n"), stderr_of(output)] {
-        assert!(!text.contains("eyJ"), "{text}");
-        assert!(!text.contains(REQUEST_TOKEN), "{text}");
-    }
-}
-
-/// sigstore-python's verdict on `bundle` over `file`, for `expected`.
-fn python_verified(
-    stack: &SigstoreStack,
-    bundle: &Path,
-    file: &Path,
-    expected: Expected<'_>,
-) -> bool {
-    python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(bundle),
-        Subject::File(file),
-        expected,
-    )
-    .sigstore
-    .verified
 }
 
 /// `verify --manifest release/release.json` requiring `signers`, with the stack's root.
@@ -112,7 +60,7 @@ fn signed_release(dir: &Path, stack: &SigstoreStack) {
         "--sign",
         "on",
     ]);
-    in_github_job(&mut command, stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 }
@@ -128,14 +76,14 @@ fn merge_and_select_sign_every_copy_and_sigstore_python_verifies_them() {
 
     let mut command = cmd(dir.path());
     command.args(["merge", "job37/dist/manifest.json", "--out", "all.json"]);
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command
         .env("CUSTODY_SIGN_MANIFEST", "on")
         .env("GITHUB_OUTPUT", &outputs)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_no_token(&output);
+    assert_no_identity_token(&output);
     assert!(
         stderr_of(&output).contains(&format!(
             "Signed `all.json` as {SAN}, Rekor log index 0; signature written to `all.json.sigstore.json`"
@@ -154,9 +102,9 @@ fn merge_and_select_sign_every_copy_and_sigstore_python_verifies_them() {
     let all = dir.path().join("all.json");
     let all_bundle = dir.path().join("all.json.sigstore.json");
     let github = Expected::GitHub("octo/sample", "release.yml");
-    assert!(python_verified(&stack, &all_bundle, &all, github));
+    assert!(stack.python_verdict(&all_bundle, &all, github).verified);
     let other = Expected::GitHub("octo/sample", "ci.yml");
-    assert!(!python_verified(&stack, &all_bundle, &all, other));
+    assert!(!stack.python_verdict(&all_bundle, &all, other).verified);
 
     // select: one more signature, beside --out, in the staged directory and in the zip.
     let mut command = cmd(dir.path());
@@ -164,10 +112,10 @@ fn merge_and_select_sign_every_copy_and_sigstore_python_verifies_them() {
         .args(["select", "--manifest", "all.json", "--from", "job37"])
         .args(["--out", "release.json", "--copy-to", "release"])
         .args(["--zip", "release.zip", "--sign", "on"]);
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.env("GITHUB_OUTPUT", &outputs).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_no_token(&output);
+    assert_no_identity_token(&output);
     assert_eq!(stack.log_entry_count(), 2);
     let stderr = stderr_of(&output);
     assert!(
@@ -191,9 +139,13 @@ fn merge_and_select_sign_every_copy_and_sigstore_python_verifies_them() {
     let staged_bundle = dir.path().join("release/release.json.sigstore.json");
     assert_eq!(fs_err::read(&staged).unwrap(), fs_err::read(&out).unwrap());
     assert_eq!(fs_err::read(&staged_bundle).unwrap(), bundle);
-    assert!(python_verified(&stack, &staged_bundle, &staged, github));
+    assert!(
+        stack
+            .python_verdict(&staged_bundle, &staged, github)
+            .verified
+    );
     // It signs these bytes only: not the merged manifest.
-    assert!(!python_verified(&stack, &staged_bundle, &all, github));
+    assert!(!stack.python_verdict(&staged_bundle, &all, github).verified);
 
     let mut zip =
         zip::ZipArchive::new(fs_err::File::open(dir.path().join("release.zip")).unwrap()).unwrap();
@@ -256,20 +208,13 @@ fn verify_refuses_another_signer_and_a_missing_or_edited_signature() {
         ),
     ] {
         let output = verify(dir.path(), &stack, &[identity]);
-        assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-        let stderr = stderr_of(&output);
-        assert!(
-            stderr.starts_with(&format!(
-                "error: `release/release.json` was signed by `{SAN}`, not by `{identity}`"
-            )),
-            "{stderr}"
+        let stderr = assert_refused(
+            &output,
+            1,
+            &format!("error: `release/release.json` was signed by `{SAN}`, not by `{identity}`"),
+            "hint: only a signature by an identity named with --manifest-signed-by",
         );
         assert!(stderr.contains(claim), "{stderr}");
-        assert!(
-            stderr
-                .contains("hint: only a signature by an identity named with --manifest-signed-by"),
-            "{stderr}"
-        );
         assert!(!stderr.contains("Verified"), "{stderr}");
     }
 
@@ -306,17 +251,11 @@ fn verify_refuses_another_signer_and_a_missing_or_edited_signature() {
     // Missing.
     fs_err::remove_file(dir.path().join("release/release.json.sigstore.json")).unwrap();
     let output = verify(dir.path(), &stack, &[WORKFLOW]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
-    let stderr = stderr_of(&output);
-    assert!(
-        stderr.starts_with(
-            "error: `release/release.json` is not signed: `release/release.json.sigstore.json` does not exist"
-        ),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("hint: sign it where it is written (`collect-artifacts select --sign on`"),
-        "{stderr}"
+    assert_refused(
+        &output,
+        3,
+        "error: `release/release.json` is not signed: `release/release.json.sigstore.json` does not exist",
+        "hint: sign it where it is written (`collect-artifacts select --sign on`",
     );
 }
 
@@ -336,14 +275,12 @@ fn a_gitlab_job_signs_a_zip_only_release_with_its_declared_token() {
         "--sign",
         "on",
     ]);
-    with_stack(&mut command, &stack);
     let output = command
-        .env("GITLAB_CI", "true")
-        .env("SIGSTORE_ID_TOKEN", stack.issuer().mint(&claims))
+        .envs(stack.gitlab_job_env(&claims))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_no_token(&output);
+    assert_no_identity_token(&output);
     assert_eq!(stack.log_entry_count(), 1);
     // Only the zip was written; the manifest and its signature are inside it.
     let mut written: Vec<String> = fs_err::read_dir(dir.path())
@@ -360,7 +297,7 @@ fn a_gitlab_job_signs_a_zip_only_release_with_its_declared_token() {
     let manifest = unpacked.join("release.json");
     let bundle = unpacked.join("release.json.sigstore.json");
     let gitlab = Expected::GitLab("group/sample", ".gitlab-ci.yml");
-    assert!(python_verified(&stack, &bundle, &manifest, gitlab));
+    assert!(stack.python_verdict(&bundle, &manifest, gitlab).verified);
     let output = cmd(&unpacked)
         .args(["verify", "--manifest", "release.json", "--strict"])
         .args([
@@ -426,7 +363,7 @@ fn by_default_nothing_is_signed_and_a_stale_signature_is_dropped() {
     command
         .args(["select", "--manifest", "job37/dist/manifest.json"])
         .args(["--out", "release.json", "--copy-to", "release"]);
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     let output = command.output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     for path in &stale {
@@ -457,7 +394,7 @@ fn another_sigstore_without_its_trust_root_is_refused_before_anything_is_signed(
     command
         .args(["merge", "job37/dist/manifest.json", "--out", "all.json"])
         .args(["--sign", "on"]);
-    in_github_job(&mut command, &stack, &github_claims());
+    command.envs(stack.github_job_env(&github_claims()));
     // What the stack signs would be checked against the shipped public-good root.
     let output = command
         .env_remove("CUSTODY_SIGSTORE_TRUST_ROOT")

@@ -10,6 +10,7 @@ use std::process::{Command, Output};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use custody_test_support::sigstore::sigstore_python;
 use custody_test_support::{MockServer, Reply, fixtures_dir, json_of, workspace_root};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -54,21 +55,6 @@ fn verify_with(dir: &Path, file: &str, root: &Path) -> Output {
         .unwrap()
 }
 
-/// The Python of the sigstore venv, where python-tuf is installed with sigstore.
-fn sigstore_python() -> PathBuf {
-    let venv = std::env::var_os("CUSTODY_SIGSTORE_VENV").map_or_else(
-        || workspace_root().join("target/sigstore-venv"),
-        PathBuf::from,
-    );
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "`{}` is missing: run `scripts/test-env.sh`",
-        python.display()
-    );
-    python
-}
-
 /// Writes into `dir/repository` a TUF repository (python-tuf, fresh keys) that serves
 /// `trusted_root` as its `trusted_root.json` target; `1.root.json` there is its root.
 fn tuf_repository(dir: &Path, trusted_root: &Path, options: &[&str]) -> PathBuf {
@@ -99,13 +85,21 @@ fn serve(dir: &Path) -> MockServer {
     })
 }
 
-/// `trust-root --refresh --staging` from `server`, trusting `tuf_root`.
-fn refresh(dir: &Path, server: &MockServer, tuf_root: &Path, extra: &[&str]) -> Output {
+/// The shipped staging root written to `dir/staging.json`, and a TUF repository in
+/// `dir/repository` serving it (see [`tuf_repository`] for `options`).
+fn staging_repository(dir: &Path, options: &[&str]) -> (PathBuf, PathBuf) {
+    let staging = shipped(dir, "staging.json", true);
+    let repository = tuf_repository(dir, &staging, options);
+    (staging, repository)
+}
+
+/// `trust-root --refresh --staging` from the repository at `url`, trusting the root
+/// (`1.root.json`) of the TUF repository `pinned`.
+fn refresh(dir: &Path, url: &str, pinned: &Path, extra: &[&str]) -> Output {
     cmd(dir)
-        .args(["trust-root", "--refresh", "--staging", "--tuf-url"])
-        .arg(server.url())
+        .args(["trust-root", "--refresh", "--staging", "--tuf-url", url])
         .arg("--tuf-root")
-        .arg(tuf_root)
+        .arg(pinned.join("1.root.json"))
         .args(["--out", "refreshed.json"])
         .args(extra)
         .output()
@@ -262,11 +256,10 @@ fn a_written_root_is_what_verify_attestations_pins() {
 fn a_refreshed_root_is_the_one_served_and_verifies_the_staging_wheel() {
     let dir = tempfile::tempdir().unwrap();
     attested(dir.path(), STAGING_WHEEL);
-    let staging = shipped(dir.path(), "staging.json", true);
-    let repository = tuf_repository(dir.path(), &staging, &[]);
+    let (staging, repository) = staging_repository(dir.path(), &[]);
     let server = serve(&repository);
 
-    let output = refresh(dir.path(), &server, &repository.join("1.root.json"), &[]);
+    let output = refresh(dir.path(), &server.url(), &repository, &[]);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let url = server.url();
@@ -295,12 +288,7 @@ fn a_refreshed_root_is_the_one_served_and_verifies_the_staging_wheel() {
     let output = verify_with(dir.path(), STAGING_WHEEL, &refreshed);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
 
-    let output = refresh(
-        dir.path(),
-        &server,
-        &repository.join("1.root.json"),
-        &["--json"],
-    );
+    let output = refresh(dir.path(), &server.url(), &repository, &["--json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let result = json_of(&output);
     assert_eq!(result["changes"], serde_json::json!([]));
@@ -329,12 +317,7 @@ fn a_refresh_names_the_keys_and_cas_that_changed() {
     let repository = tuf_repository(dir.path(), &edited, &[]);
     let server = serve(&repository);
 
-    let output = refresh(
-        dir.path(),
-        &server,
-        &repository.join("1.root.json"),
-        &["--json"],
-    );
+    let output = refresh(dir.path(), &server.url(), &repository, &["--json"]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
     let changes = json_of(&output)["changes"].clone();
     let changes = changes.as_array().unwrap();
@@ -357,7 +340,7 @@ fn a_refresh_names_the_keys_and_cas_that_changed() {
     );
     assert_eq!(read_json(&dir.path().join("refreshed.json")), served);
 
-    let output = refresh(dir.path(), &server, &repository.join("1.root.json"), &[]);
+    let output = refresh(dir.path(), &server.url(), &repository, &[]);
     let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     let retired = &served["tlogs"][0];
@@ -376,10 +359,14 @@ fn a_refresh_names_the_keys_and_cas_that_changed() {
     }
 }
 
-/// A refusal: exit 3, the reason in the cause chain, the fix, and `refreshed.json`
-/// exactly as it was before (here: a previous refresh's content).
-fn assert_refused(dir: &Path, output: &Output, reason: &str) {
-    let stderr = stderr_of(output);
+/// A refresh from the repository `served` (on 127.0.0.1), trusting `pinned`'s root, over a
+/// previous refresh's `refreshed.json`, must be refused: exit 3, the reason in the cause
+/// chain, the fix, and `refreshed.json` exactly as it was before.
+fn assert_refresh_refused(dir: &Path, served: &Path, pinned: &Path, reason: &str) {
+    fs_err::write(dir.join("refreshed.json"), "previous\n").unwrap();
+    let server = serve(served);
+    let output = refresh(dir, &server.url(), pinned, &[]);
+    let stderr = stderr_of(&output);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(
         stderr.contains("served metadata or a trusted root that does not verify"),
@@ -402,8 +389,7 @@ fn assert_refused(dir: &Path, output: &Output, reason: &str) {
 #[test]
 fn a_target_that_is_not_the_signed_one_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let staging = shipped(dir.path(), "staging.json", true);
-    let repository = tuf_repository(dir.path(), &staging, &[]);
+    let (staging, repository) = staging_repository(dir.path(), &[]);
     // A mirror serving other bytes of the same length under the signed name: a log's
     // URL turned from `https` to `httpx`.
     let target = repository.join(format!("targets/{}.trusted_root.json", sha256_of(&staging)));
@@ -411,13 +397,10 @@ fn a_target_that_is_not_the_signed_one_is_refused() {
     let at = bytes.windows(6).position(|w| w == b"https:").unwrap();
     bytes[at + 4] = b'x';
     fs_err::write(&target, bytes).unwrap();
-    fs_err::write(dir.path().join("refreshed.json"), "previous\n").unwrap();
-    let server = serve(&repository);
-
-    let output = refresh(dir.path(), &server, &repository.join("1.root.json"), &[]);
-    assert_refused(
+    assert_refresh_refused(
         dir.path(),
-        &output,
+        &repository,
+        &repository,
         "integrity check failed: trusted_root.json",
     );
 }
@@ -425,18 +408,14 @@ fn a_target_that_is_not_the_signed_one_is_refused() {
 #[test]
 fn metadata_signed_by_a_foreign_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let staging = shipped(dir.path(), "staging.json", true);
-    let pinned = tuf_repository(dir.path(), &staging, &[]);
+    let (staging, pinned) = staging_repository(dir.path(), &[]);
     // Another repository's keys sign what is served; the pinned root is the first's.
     let other = tempfile::tempdir().unwrap();
     let served = tuf_repository(other.path(), &staging, &[]);
-    fs_err::write(dir.path().join("refreshed.json"), "previous\n").unwrap();
-    let server = serve(&served);
-
-    let output = refresh(dir.path(), &server, &pinned.join("1.root.json"), &[]);
-    assert_refused(
+    assert_refresh_refused(
         dir.path(),
-        &output,
+        &served,
+        &pinned,
         "signature threshold not met for role timestamp",
     );
 }
@@ -444,20 +423,19 @@ fn metadata_signed_by_a_foreign_key_is_refused() {
 #[test]
 fn expired_metadata_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let staging = shipped(dir.path(), "staging.json", true);
-    let repository = tuf_repository(dir.path(), &staging, &["--expired-timestamp"]);
-    fs_err::write(dir.path().join("refreshed.json"), "previous\n").unwrap();
-    let server = serve(&repository);
-
-    let output = refresh(dir.path(), &server, &repository.join("1.root.json"), &[]);
-    assert_refused(dir.path(), &output, "timestamp metadata expired");
+    let (_, repository) = staging_repository(dir.path(), &["--expired-timestamp"]);
+    assert_refresh_refused(
+        dir.path(),
+        &repository,
+        &repository,
+        "timestamp metadata expired",
+    );
 }
 
 #[test]
 fn an_unreachable_repository_is_an_environment_failure() {
     let dir = tempfile::tempdir().unwrap();
-    let staging = shipped(dir.path(), "staging.json", true);
-    let repository = tuf_repository(dir.path(), &staging, &[]);
+    let (_, repository) = staging_repository(dir.path(), &[]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -467,13 +445,7 @@ fn an_unreachable_repository_is_an_environment_failure() {
     let empty = tempfile::tempdir().unwrap();
     let answers_404 = serve(empty.path());
     for url in [format!("http://127.0.0.1:{port}"), answers_404.url()] {
-        let output = cmd(dir.path())
-            .args(["trust-root", "--refresh", "--staging", "--tuf-url", &url])
-            .arg("--tuf-root")
-            .arg(repository.join("1.root.json"))
-            .args(["--out", "refreshed.json"])
-            .output()
-            .unwrap();
+        let output = refresh(dir.path(), &url, &repository, &[]);
         let stderr = stderr_of(&output);
         assert_eq!(output.status.code(), Some(4), "{stderr}");
         assert!(

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use custody_attest::{Attestation, TrustRoot};
+use custody_test_support::sigstore::{pypi_attestations, tool_verdict};
 use sha2::{Digest, Sha256};
 
 /// pypi-attestations' test assets (from its 0.0.30 sdist), prepared by `scripts/test-env.sh`.
@@ -100,29 +101,10 @@ pub(crate) fn pypi_attestations_verify(
         attestation_json,
     )
     .unwrap();
-    let mut command = Command::new(sigstore_venv().join("bin/pypi-attestations"));
+    let mut command = Command::new(pypi_attestations());
     command.args(["verify", "attestation", "--offline", "--identity", identity]);
     if instance == Instance::Staging {
         command.arg("--staging");
     }
-    let output = command.arg(&path).output().unwrap();
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-/// The virtualenv with pypi-attestations and sigstore-python.
-pub(crate) fn sigstore_venv() -> PathBuf {
-    let venv = std::env::var_os("CUSTODY_SIGSTORE_VENV").map_or_else(
-        || custody_test_support::workspace_root().join("target/sigstore-venv"),
-        PathBuf::from,
-    );
-    assert!(
-        venv.join("bin/pypi-attestations").is_file(),
-        "pypi-attestations is missing in `{}`: run `scripts/test-env.sh`",
-        venv.display()
-    );
-    venv
+    tool_verdict(command.arg(&path)).map(drop)
 }

@@ -9,11 +9,10 @@
 use std::process::Command;
 
 use custody_attest::{Identity, Provenance};
+use custody_test_support::sigstore::{pypi_attestations, tool_verdict};
 use serde_json::json;
 
-use crate::common::{
-    Instance, asset, attestation_assets, pypi_attestations_verify, read, sigstore_venv,
-};
+use crate::common::{Instance, asset, attestation_assets, pypi_attestations_verify, read};
 use crate::tamper::Case;
 
 /// Cases where the verdicts differ by design, and why.
@@ -109,7 +108,7 @@ fn verify_pypi(case: &Case, publisher: &serde_json::Value, repository: &str) -> 
     fs_err::write(&provenance_path, provenance.to_string()).unwrap();
     // The provenance object is the one custody reads too.
     Provenance::from_json(provenance.to_string().as_bytes()).unwrap();
-    let mut command = Command::new(sigstore_venv().join("bin/pypi-attestations"));
+    let mut command = Command::new(pypi_attestations());
     command
         .args(["verify", "pypi", "--offline", "--provenance-file"])
         .arg(&provenance_path)
@@ -117,12 +116,7 @@ fn verify_pypi(case: &Case, publisher: &serde_json::Value, repository: &str) -> 
     if case.instance == Instance::Staging {
         command.arg("--staging");
     }
-    let output = command.arg(&path).output().unwrap();
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+    tool_verdict(command.arg(&path)).map(drop)
 }
 
 /// Both verifiers agree on the case, or differ exactly as documented.

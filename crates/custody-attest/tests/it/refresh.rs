@@ -6,8 +6,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use custody_attest::{TrustRoot, TufRepository, refresh, verify};
+use custody_test_support::sigstore::{run_tool, sigstore_python};
 
-use crate::common::{asset, attestation, read, sha256_hex, sigstore_venv};
+use crate::common::{asset, attestation, read, sha256_hex};
 
 /// A static file server for `dir`, on a port of its own, that records the paths asked.
 struct FileServer {
@@ -52,17 +53,12 @@ fn tuf_repository(dir: &Path, trusted_root: &str, options: &[&str]) {
     let target = dir.join("trusted_root.source.json");
     fs_err::write(&target, trusted_root).unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tuf_repository.py");
-    let output = Command::new(sigstore_venv().join("bin/python"))
-        .arg(script)
-        .arg(dir.join("repository"))
-        .arg(&target)
-        .args(options)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_tool(
+        Command::new(sigstore_python())
+            .arg(script)
+            .arg(dir.join("repository"))
+            .arg(&target)
+            .args(options),
     );
 }
 

@@ -5,9 +5,10 @@
 use std::process::Command;
 
 use custody_attest::Attestation;
+use custody_test_support::sigstore::{pypi_attestations, run_tool, sigstore_python};
 use sigstore_types::Bundle;
 
-use crate::common::{asset, attestation, attestation_assets, read, sigstore_venv};
+use crate::common::{asset, attestation, attestation_assets, read};
 
 #[test]
 fn attestation_json_round_trips_byte_for_byte() {
@@ -24,18 +25,13 @@ fn attestation_json_round_trips_byte_for_byte() {
 /// pypi-attestations in one Python process.
 fn pypi_attestations_dump(paths: &[std::path::PathBuf]) -> Vec<String> {
     let script = "import sys\nfrom pypi_attestations import Attestation\nfor path in sys.argv[1:]:\n    print(Attestation.model_validate_json(open(path, 'rb').read()).model_dump_json())\n";
-    let output = Command::new(sigstore_venv().join("bin/python"))
-        .arg("-c")
-        .arg(script)
-        .args(paths)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let stdout = run_tool(
+        Command::new(sigstore_python())
+            .arg("-c")
+            .arg(script)
+            .args(paths),
     );
-    String::from_utf8(output.stdout)
+    String::from_utf8(stdout)
         .unwrap()
         .lines()
         .map(str::to_owned)
@@ -88,17 +84,12 @@ fn pypi_attestations_convert(bundle_json: &[u8]) -> String {
     let bundle = dir.path().join("bundle.sigstore.json");
     let out = dir.path().join("out.attestation");
     fs_err::write(&bundle, bundle_json).unwrap();
-    let output = Command::new(sigstore_venv().join("bin/pypi-attestations"))
-        .arg("convert")
-        .arg(&bundle)
-        .arg("--output-file")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    run_tool(
+        Command::new(pypi_attestations())
+            .arg("convert")
+            .arg(&bundle)
+            .arg("--output-file")
+            .arg(&out),
     );
     fs_err::read_to_string(&out).unwrap()
 }

@@ -23,6 +23,7 @@ mod ct;
 mod fulcio;
 mod gateway;
 mod issuer;
+mod job;
 mod keys;
 mod merkle;
 mod python;
@@ -49,10 +50,11 @@ pub use issuer::{
     Claims, EMAIL_ISSUER, GITHUB_ISSUER, GITLAB_ISSUER, OidcIssuer, Provider, ProviderKind,
     SIGSTORE_AUDIENCE, TokenRequest,
 };
+pub use job::{JobEnv, assert_no_identity_token};
 pub use keys::{Curve, SigningKey, pem, pem_decode};
 pub use python::{
-    Expected, PythonVerdicts, Root, Signed, Subject, Verdict, python_verify, sigstore_cli,
-    sigstore_python, verify_script,
+    Expected, PythonVerdicts, Root, Signed, Subject, Verdict, pypi_attestations, python_verify,
+    run_tool, sigstore_cli, sigstore_python, sigstore_venv, tool_verdict, verify_script,
 };
 pub use rekor::{HOSTNAME as REKOR_HOSTNAME, Rekor};
 pub use x509::{CertificateAuthority, LEAF_LIFETIME};

@@ -9,14 +9,48 @@ use serde_json::Value;
 
 use crate::{require, workspace_root};
 
-/// The Python of the sigstore virtualenv (sigstore-python, pypi-attestations), from
+/// The sigstore virtualenv (sigstore-python, pypi-attestations, python-tuf), from
 /// `CUSTODY_SIGSTORE_VENV` or `target/sigstore-venv`.
-pub fn sigstore_python() -> PathBuf {
-    let venv = std::env::var_os("CUSTODY_SIGSTORE_VENV").map_or_else(
+pub fn sigstore_venv() -> PathBuf {
+    std::env::var_os("CUSTODY_SIGSTORE_VENV").map_or_else(
         || workspace_root().join("target/sigstore-venv"),
         PathBuf::from,
-    );
-    require(venv.join("bin/python"), "the sigstore virtualenv's Python")
+    )
+}
+
+/// The Python of the sigstore virtualenv.
+pub fn sigstore_python() -> PathBuf {
+    require(
+        sigstore_venv().join("bin/python"),
+        "the sigstore virtualenv's Python",
+    )
+}
+
+/// The `pypi-attestations` command line of the sigstore virtualenv.
+pub fn pypi_attestations() -> PathBuf {
+    require(
+        sigstore_venv().join("bin/pypi-attestations"),
+        "the sigstore virtualenv's pypi-attestations",
+    )
+}
+
+/// A tool's verdict: its stdout when `command` (a tool of the virtualenv) succeeds,
+/// else its stderr.
+pub fn tool_verdict(command: &mut Command) -> Result<Vec<u8>, String> {
+    let output = command
+        .output()
+        .expect("run a tool of the sigstore virtualenv");
+    if output.status.success() {
+        Ok(output.stdout)
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// Runs `command` (a tool of the virtualenv) and returns its stdout; panics with its
+/// stderr when it fails.
+pub fn run_tool(command: &mut Command) -> Vec<u8> {
+    tool_verdict(command).unwrap_or_else(|stderr| panic!("{stderr}"))
 }
 
 /// `python -m sigstore --trust-config TRUST_CONFIG`, sigstore-python's command line from

@@ -15,6 +15,8 @@ use sigstore_trust_root::TrustedRoot;
 use sigstore_types::{Bundle, Sha256Hash};
 use sigstore_verify::{VerificationPolicy, Verifier};
 
+use crate::sigstore_stack::{accepted_by_both, assert_python_accepts_only};
+
 fn bundle_of(path: &std::path::Path) -> Bundle {
     Bundle::from_json(&fs_err::read_to_string(path).unwrap()).unwrap()
 }
@@ -60,24 +62,7 @@ fn sigstore_python_signs_a_blob_for_an_email_identity_with_a_certificate_request
     let body: Value = serde_json::from_slice(body.as_bytes()).unwrap();
     assert_eq!(body["kind"], "hashedrekord");
 
-    let root = Root::File(stack.trust_root_path());
-    let signed = Signed::Bundle(&bundle_path);
-    let me = Expected::Email(person, EMAIL_ISSUER);
-    let accepted = python_verify(root, signed, Subject::File(&blob), me);
-    assert!(accepted.sigstore.verified, "{accepted:?}");
-    let someone_else = Expected::Email("mallory@example.com", EMAIL_ISSUER);
-    assert!(
-        !python_verify(root, signed, Subject::File(&blob), someone_else)
-            .sigstore
-            .verified
-    );
-    let tampered = dir.path().join("tampered.json");
-    fs_err::write(&tampered, br#"{"approved": "sha256:0124"}"#).unwrap();
-    assert!(
-        !python_verify(root, signed, Subject::File(&tampered), me)
-            .sigstore
-            .verified
-    );
+    assert_python_accepts_only(&stack, &bundle_path, &blob, person);
 
     let policy = VerificationPolicy::any_identity()
         .require_identity(person)
@@ -121,14 +106,12 @@ fn sigstore_python_signs_for_a_github_workflow_and_attests_a_wheel_pypi_attestat
     let root = Root::File(stack.trust_root_path());
     let signed = Signed::Bundle(&bundle_path);
     let publisher = Expected::GitHub("octo-org/sample", "release.yml");
-    let accepted = python_verify(root, signed, Subject::File(&wheel), publisher);
-    assert!(accepted.sigstore.verified, "{accepted:?}");
-    assert_eq!(
-        accepted.pypi_attestations.as_ref().map(|v| v.verified),
-        Some(true),
-        "{accepted:?}"
-    );
-    let statement = accepted.statement.unwrap();
+    let statement = accepted_by_both(python_verify(
+        root,
+        signed,
+        Subject::File(&wheel),
+        publisher,
+    ));
     assert_eq!(statement["predicateType"], SLSA_PROVENANCE_V1);
     assert_eq!(statement["subject"][0]["name"], name.as_str());
     assert_eq!(statement["subject"][0]["digest"]["sha256"], sha256.as_str());

@@ -8,8 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use custody_test_support::sigstore::{
-    Claims, EMAIL_ISSUER, Expected, GITHUB_ISSUER, Root, Signed, SigstoreStack, Subject,
-    python_verify,
+    Claims, EMAIL_ISSUER, Expected, GITHUB_ISSUER, PythonVerdicts, Root, Signed, SigstoreStack,
+    Subject, python_verify,
 };
 use custody_test_support::{WheelBuilder, fixtures_dir, sha256_hex};
 use sigstore_sign::oidc::IdentityToken;
@@ -83,6 +83,18 @@ fn production_verifier() -> Verifier {
     Verifier::new(&root).unwrap()
 }
 
+/// Both tools accepted the attestation (sigstore-python's verdict on the bundle and
+/// pypi-attestations' on the distribution); the in-toto statement sigstore-python found.
+pub(crate) fn accepted_by_both(verdicts: PythonVerdicts) -> serde_json::Value {
+    assert!(verdicts.sigstore.verified, "{verdicts:?}");
+    assert_eq!(
+        verdicts.pypi_attestations.as_ref().map(|v| v.verified),
+        Some(true),
+        "{verdicts:?}"
+    );
+    verdicts.statement.expect("a DSSE statement")
+}
+
 #[test]
 fn a_github_publish_attestation_is_accepted_by_every_verifier_under_the_stack_root_only() {
     let stack = SigstoreStack::start();
@@ -94,13 +106,7 @@ fn a_github_publish_attestation_is_accepted_by_every_verifier_under_the_stack_ro
     let bundle = Signed::Bundle(&signed.bundle_path);
 
     let accepted = python_verify(root, bundle, Subject::File(&signed.wheel), expected);
-    assert!(accepted.sigstore.verified, "{accepted:?}");
-    assert_eq!(
-        accepted.pypi_attestations.as_ref().map(|v| v.verified),
-        Some(true),
-        "{accepted:?}"
-    );
-    let statement = accepted.statement.unwrap();
+    let statement = accepted_by_both(accepted);
     assert_eq!(statement["subject"][0]["name"], signed.name.as_str());
     assert_eq!(
         statement["subject"][0]["digest"]["sha256"],
@@ -187,6 +193,31 @@ fn a_gitlab_publish_attestation_is_accepted_by_pypi_attestations_for_its_project
     assert!(!public_good.sigstore.verified);
 }
 
+/// sigstore-python, under the stack's root, accepts `bundle` as `person`'s message
+/// signature of `blob` (no distribution, so no pypi-attestations verdict), and refuses
+/// it for another person and for other bytes.
+pub(crate) fn assert_python_accepts_only(
+    stack: &SigstoreStack,
+    bundle: &Path,
+    blob: &Path,
+    person: &str,
+) {
+    let me = Expected::Email(person, EMAIL_ISSUER);
+    let accepted = python_verify(
+        Root::File(stack.trust_root_path()),
+        Signed::Bundle(bundle),
+        Subject::File(blob),
+        me,
+    );
+    assert!(accepted.sigstore.verified, "{accepted:?}");
+    assert_eq!(accepted.pypi_attestations, None);
+    let someone_else = Expected::Email("mallory@example.com", EMAIL_ISSUER);
+    assert!(!stack.python_verdict(bundle, blob, someone_else).verified);
+    let tampered = blob.with_file_name("tampered.json");
+    fs_err::write(&tampered, br#"{"approved": "sha256:0124"}"#).unwrap();
+    assert!(!stack.python_verdict(bundle, &tampered, me).verified);
+}
+
 #[test]
 fn a_blob_signed_with_an_email_identity_verifies_as_a_hashedrekord_message_signature() {
     let stack = SigstoreStack::start();
@@ -199,28 +230,11 @@ fn a_blob_signed_with_an_email_identity_verifies_as_a_hashedrekord_message_signa
         .expect("the stack signs");
     let bundle_path = dir.path().join("approval.json.sigstore.json");
     fs_err::write(&bundle_path, bundle.to_json().unwrap()).unwrap();
-    let root = Root::File(stack.trust_root_path());
-    let signed = Signed::Bundle(&bundle_path);
-
+    assert_python_accepts_only(&stack, &bundle_path, &blob, "releaser@example.com");
     let me = Expected::Email("releaser@example.com", EMAIL_ISSUER);
-    let accepted = python_verify(root, signed, Subject::File(&blob), me);
-    assert!(accepted.sigstore.verified, "{accepted:?}");
-    assert_eq!(accepted.pypi_attestations, None);
-    let someone_else = Expected::Email("mallory@example.com", EMAIL_ISSUER);
-    assert!(
-        !python_verify(root, signed, Subject::File(&blob), someone_else)
-            .sigstore
-            .verified
-    );
+    let signed = Signed::Bundle(&bundle_path);
     assert!(
         !python_verify(Root::PublicGood, signed, Subject::File(&blob), me)
-            .sigstore
-            .verified
-    );
-    let tampered = dir.path().join("tampered.json");
-    fs_err::write(&tampered, br#"{"approved": "sha256:0124"}"#).unwrap();
-    assert!(
-        !python_verify(root, signed, Subject::File(&tampered), me)
             .sigstore
             .verified
     );

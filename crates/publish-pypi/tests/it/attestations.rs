@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command as Process, Stdio};
 
 use assert_cmd::Command;
-use custody_test_support::sigstore::{Claims, ProviderKind, SigstoreStack};
+use custody_test_support::sigstore::{Claims, ProviderKind, SigstoreStack, sigstore_python};
 use custody_test_support::{PypiServer, oidc, workspace_root};
 use serde_json::{Value, json};
 
@@ -21,21 +21,6 @@ const WORKFLOW: &str = "release.yml";
 const GIT_REF: &str = "refs/tags/v1";
 const WHEEL: &str = "custody_sample-0.18.3-py3-none-any.whl";
 const SDIST: &str = "custody_sample-0.18.3.tar.gz";
-
-/// The Python of the virtualenv with pypi-attestations and sigstore-python.
-fn sigstore_python() -> PathBuf {
-    let venv = std::env::var_os("CUSTODY_SIGSTORE_VENV").map_or_else(
-        || workspace_root().join("target/sigstore-venv"),
-        PathBuf::from,
-    );
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "`{}` is missing: run `scripts/test-env.sh`",
-        python.display()
-    );
-    python
-}
 
 /// The Warehouse-like index of `tests/support/warehouse_upload.py`; stopped when dropped.
 struct Warehouse {
@@ -90,6 +75,13 @@ impl Warehouse {
         )
     }
 
+    fn gitlab(stack: &SigstoreStack) -> Self {
+        Self::start(
+            stack,
+            &json!({"kind": "GitLab", "repository": "group/sample", "workflow_filepath": ".gitlab-ci.yml"}),
+        )
+    }
+
     /// The upload URL (the OIDC endpoints are on the same host, as on TestPyPI).
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}/legacy/", self.port)
@@ -128,14 +120,6 @@ impl Drop for Warehouse {
     }
 }
 
-/// The environment pointing publish-pypi at `stack`.
-fn with_stack(command: &mut Command, stack: &SigstoreStack) {
-    command
-        .env("CUSTODY_SIGSTORE_FULCIO_URL", stack.fulcio_url())
-        .env("CUSTODY_SIGSTORE_REKOR_URL", stack.rekor_url())
-        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path());
-}
-
 /// publish-pypi of `files` from a GitHub Actions job with `id-token: write` whose
 /// tokens carry `claims`, to `url` (no simple index: `--no-index-check`), with `--json`.
 fn github_cmd(
@@ -149,13 +133,7 @@ fn github_cmd(
     command
         .args(files)
         .args(["--repository-url", url, "--no-index-check", "--json"])
-        .env("GITHUB_ACTIONS", "true")
-        .env(
-            "ACTIONS_ID_TOKEN_REQUEST_URL",
-            stack.github_request_url(claims),
-        )
-        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", oidc::REQUEST_TOKEN);
-    with_stack(&mut command, stack);
+        .envs(stack.github_job_env(claims));
     command
 }
 
@@ -420,10 +398,7 @@ fn fulcio_refusing_the_token_stops_the_release_before_any_upload() {
     // GitLab: the upload token comes from PYPI_ID_TOKEN, the Sigstore one from
     // SIGSTORE_ID_TOKEN, here with the index's audience, which Fulcio refuses.
     let stack = SigstoreStack::start();
-    let index = Warehouse::start(
-        &stack,
-        &json!({"kind": "GitLab", "repository": "group/sample", "workflow_filepath": ".gitlab-ci.yml"}),
-    );
+    let index = Warehouse::gitlab(&stack);
     let dir = tempfile::tempdir().unwrap();
     let files = sample_release(&dir.path().join("dist"));
     let claims = Claims::gitlab("group/sample", ".gitlab-ci.yml", GIT_REF);
@@ -462,18 +437,15 @@ fn gitlab_cmd(stack: &SigstoreStack, dir: &Path, url: &str, files: &[PathBuf]) -
     command
         .args(files)
         .args(["--repository-url", url, "--no-index-check", "--json"])
-        .env("GITLAB_CI", "true");
-    with_stack(&mut command, stack);
+        .env("GITLAB_CI", "true")
+        .envs(stack.services_env());
     command
 }
 
 #[test]
 fn gitlab_signs_with_the_declared_sigstore_token() {
     let stack = SigstoreStack::start();
-    let index = Warehouse::start(
-        &stack,
-        &json!({"kind": "GitLab", "repository": "group/sample", "workflow_filepath": ".gitlab-ci.yml"}),
-    );
+    let index = Warehouse::gitlab(&stack);
     let dir = tempfile::tempdir().unwrap();
     let files = sample_release(&dir.path().join("dist"));
     let claims = Claims::gitlab("group/sample", ".gitlab-ci.yml", GIT_REF);
@@ -502,10 +474,7 @@ fn gitlab_signs_with_the_declared_sigstore_token() {
     assert!(!all_output(&output).contains(&sigstore_token));
 
     // Without the variable, `auto` publishes without attestations and says why.
-    let other = Warehouse::start(
-        &stack,
-        &json!({"kind": "GitLab", "repository": "group/sample", "workflow_filepath": ".gitlab-ci.yml"}),
-    );
+    let other = Warehouse::gitlab(&stack);
     let without = gitlab_cmd(&stack, dir.path(), &other.url(), &files)
         .env(
             "PYPI_ID_TOKEN",

@@ -9,6 +9,7 @@ mod layout;
 mod limits;
 mod redirects;
 mod secrets;
+mod signatures;
 mod signed_approval;
 mod signed_manifest;
 mod trusted;

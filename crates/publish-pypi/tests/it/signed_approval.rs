@@ -7,40 +7,15 @@
 //! and refuse, before any upload, a missing, broken or edited signature, a signature
 //! under another root, and another signer.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use custody_attest::sign::{IdentityToken, Services, sign_blob};
 use custody_attest::{Identity, TrustRoot, verify_bundle};
 use custody_manifest::{Approval, Decision, Manifest};
-use custody_test_support::sigstore::{
-    Claims, EMAIL_ISSUER, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
-};
-use custody_test_support::{PypiServer, sha256_hex};
+use custody_test_support::sha256_hex;
+use custody_test_support::sigstore::{Claims, EMAIL_ISSUER, Expected};
 
+use crate::signatures::{SAN, Scene, WORKFLOW, error_and_hint};
 use crate::{cmd, manifest_of, sample_release, stderr_of};
-
-const WORKFLOW: &str = "github:octo/sample/.github/workflows/release.yml";
-const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
-
-/// Signs `file` as approve-gate does (sigstore-rust's signer) for the identity of
-/// `claims` (minted by the stack's issuer): a message-signature bundle through the
-/// stack's Fulcio and Rekor, written to `FILE.sigstore.json`, the file
-/// `python -m sigstore sign FILE` writes. sigstore-python must accept the bundle before
-/// publish-pypi is asked about it.
-fn sigstore_sign(stack: &SigstoreStack, claims: &Claims, file: &Path) {
-    let token = IdentityToken::new(&stack.issuer().mint(claims)).unwrap();
-    let services = Services::new(stack.fulcio_url(), stack.rekor_url());
-    let bundle = sign_blob(&services, &token, &fs_err::read(file).unwrap()).unwrap();
-    let bundle_path = PathBuf::from(format!("{}.sigstore.json", file.display()));
-    fs_err::write(&bundle_path, bundle).unwrap();
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle_path),
-        Subject::File(file),
-        Expected::Any,
-    );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
-}
 
 /// A staged release with its manifest and an approval of it at `dir/approval.json`.
 fn approved_release(dir: &Path) -> Manifest {
@@ -65,84 +40,40 @@ fn approval(manifest: &Manifest, by: &str) -> Approval {
     )
 }
 
-fn github_claims() -> Claims {
-    Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
-}
-
-/// publish-pypi of the release with `approval.json` and the stack's trust root.
-fn publish(
-    dir: &Path,
-    stack: &SigstoreStack,
-    server: &PypiServer,
-    signed_by: &[&str],
-) -> std::process::Output {
-    let mut command = cmd(dir);
-    command
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--approval",
-            "approval.json",
-        ])
-        .args(["--repository-url", &server.url()])
-        .arg("--sigstore-trust-root")
-        .arg(stack.trust_root_path())
-        .env("PYPI_LOGIN", &server.username)
-        .env("PYPI_PASSWORD", &server.password);
+/// publish-pypi of the release with `approval.json` and the stack's trust root,
+/// requiring `signed_by`.
+fn publish(scene: &Scene, signed_by: &[&str]) -> std::process::Output {
+    let mut args = vec!["--approval", "approval.json"];
     for identity in signed_by {
-        command.args(["--approval-signed-by", identity]);
+        args.extend(["--approval-signed-by", identity]);
     }
-    command.output().unwrap()
-}
-
-/// The first line of stderr (the error), and the `hint:` line.
-fn error_and_hint(output: &std::process::Output) -> (String, String) {
-    let stderr = stderr_of(output);
-    let first = stderr.lines().next().unwrap_or_default().to_owned();
-    let hint = stderr
-        .lines()
-        .find(|line| line.trim_start().starts_with("hint:"))
-        .unwrap_or_default()
-        .to_owned();
-    (first, hint)
+    scene.publish(&args)
 }
 
 #[test]
 fn an_approval_signed_by_the_approving_workflow_is_published() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    approved_release(dir.path());
-    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
+    let scene = Scene::start();
+    approved_release(scene.path());
+    scene.sign("approval.json");
 
     // Any of several identities may have signed: the second one did.
     let output = publish(
-        dir.path(),
-        &stack,
-        &server,
+        &scene,
         &[
             "email:release-manager@example.com",
             &format!("{WORKFLOW}@refs/tags/v*"),
         ],
     );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    scene.assert_published(&output);
 }
 
 #[test]
 fn another_signer_is_the_steps_no_before_any_upload() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    approved_release(dir.path());
-    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
+    let scene = Scene::start();
+    approved_release(scene.path());
+    scene.sign("approval.json");
 
-    let output = publish(
-        dir.path(),
-        &stack,
-        &server,
-        &["github:octo/sample/.github/workflows/ci.yml"],
-    );
+    let output = publish(&scene, &["github:octo/sample/.github/workflows/ci.yml"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert!(
@@ -161,18 +92,11 @@ fn another_signer_is_the_steps_no_before_any_upload() {
     );
 
     // The same workflow on a branch instead of a tag, from the environment.
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--approval",
-            "approval.json",
-        ])
-        .args(["--repository-url", &server.url()])
+    let output = scene
+        .publish_command()
+        .args(["--approval", "approval.json"])
         .arg("--sigstore-trust-root")
-        .arg(stack.trust_root_path())
-        .env("PYPI_LOGIN", &server.username)
-        .env("PYPI_PASSWORD", &server.password)
+        .arg(scene.stack.trust_root_path())
         .env(
             "CUSTODY_APPROVAL_SIGNED_BY",
             format!("{WORKFLOW}@refs/heads/main"),
@@ -185,23 +109,21 @@ fn another_signer_is_the_steps_no_before_any_upload() {
         "{}",
         stderr_of(&output)
     );
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 }
 
 #[test]
 fn an_approval_edited_after_signing_is_refused() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = approved_release(dir.path());
-    let path = dir.path().join("approval.json");
-    sigstore_sign(&stack, &github_claims(), &path);
+    let scene = Scene::start();
+    let manifest = approved_release(scene.path());
+    let path = scene.path().join("approval.json");
+    scene.sign("approval.json");
     let identity = format!("{WORKFLOW}@refs/tags/v0.18.3");
 
     // Re-sealed with another approver: the seal and the manifest digest match, the
     // signature does not.
     approval(&manifest, "mallory").write(&path).unwrap();
-    let output = publish(dir.path(), &stack, &server, &[&identity]);
+    let output = publish(&scene, &[&identity]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert_eq!(
@@ -218,28 +140,25 @@ fn an_approval_edited_after_signing_is_refused() {
     // Only reformatted: the seal (over canonical JSON) still matches, the bytes do not.
     fs_err::remove_file(&path).unwrap();
     approval(&manifest, "alice").write(&path).unwrap();
-    sigstore_sign(&stack, &github_claims(), &path);
+    scene.sign("approval.json");
     let text = fs_err::read_to_string(&path).unwrap();
     let compact: serde_json::Value = serde_json::from_str(&text).unwrap();
     fs_err::write(&path, compact.to_string()).unwrap();
-    let output = publish(dir.path(), &stack, &server, &[&identity]);
+    let output = publish(&scene, &[&identity]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
 
     // As signed, it publishes.
     fs_err::write(&path, text).unwrap();
-    let output = publish(dir.path(), &stack, &server, &[&identity]);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    let output = publish(&scene, &[&identity]);
+    scene.assert_published(&output);
 }
 
 #[test]
 fn a_missing_or_broken_signature_is_bad_input() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    approved_release(dir.path());
+    let scene = Scene::start();
+    approved_release(scene.path());
 
-    let output = publish(dir.path(), &stack, &server, &[WORKFLOW]);
+    let output = publish(&scene, &[WORKFLOW]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert_eq!(
@@ -251,9 +170,9 @@ fn a_missing_or_broken_signature_is_bad_input() {
         "{hint}"
     );
 
-    let bundle = dir.path().join("approval.json.sigstore.json");
+    let bundle = scene.path().join("approval.json.sigstore.json");
     fs_err::write(&bundle, "{\"mediaType\": \"nonsense\"}").unwrap();
-    let output = publish(dir.path(), &stack, &server, &[WORKFLOW]);
+    let output = publish(&scene, &[WORKFLOW]);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     assert!(
         error_and_hint(&output)
@@ -264,18 +183,11 @@ fn a_missing_or_broken_signature_is_bad_input() {
     );
 
     // A real signature, checked against another root (the public-good one, by default).
-    sigstore_sign(&stack, &github_claims(), &dir.path().join("approval.json"));
-    let output = cmd(dir.path())
-        .args([
-            "--manifest",
-            "release/release.json",
-            "--approval",
-            "approval.json",
-        ])
+    scene.sign("approval.json");
+    let output = scene
+        .publish_command()
+        .args(["--approval", "approval.json"])
         .args(["--approval-signed-by", WORKFLOW])
-        .args(["--repository-url", &server.url()])
-        .env("PYPI_LOGIN", &server.username)
-        .env("PYPI_PASSWORD", &server.password)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
@@ -285,30 +197,26 @@ fn a_missing_or_broken_signature_is_bad_input() {
             && stderr.contains("the Sigstore verification failed"),
         "{stderr}"
     );
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 }
 
 #[test]
 fn a_person_signs_the_approval_with_their_own_sigstore_client() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    approved_release(dir.path());
+    let scene = Scene::start();
+    approved_release(scene.path());
     let person = "release-manager@example.com";
     // The documented way: `python -m sigstore sign approval.json`, here sigstore-python
     // with the stack's trust configuration and the person's email token.
-    let approval = dir.path().join("approval.json");
-    let bundle = stack.python_sign(&Claims::email(person), &approval);
-    assert_eq!(bundle, dir.path().join("approval.json.sigstore.json"));
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle),
-        Subject::File(&approval),
-        Expected::Email(person, EMAIL_ISSUER),
-    );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
+    let approval = scene.path().join("approval.json");
+    let bundle = scene.stack.python_sign(&Claims::email(person), &approval);
+    assert_eq!(bundle, scene.path().join("approval.json.sigstore.json"));
+    let verdict =
+        scene
+            .stack
+            .python_verdict(&bundle, &approval, Expected::Email(person, EMAIL_ISSUER));
+    assert!(verdict.verified, "{verdict:?}");
     // What publish-pypi calls, on the same bytes: the person, by their issuer.
-    let root = TrustRoot::from_file(stack.trust_root_path()).unwrap();
+    let root = TrustRoot::from_file(scene.stack.trust_root_path()).unwrap();
     let sha256 = sha256_hex(&fs_err::read(&approval).unwrap());
     let bundle_json = fs_err::read(&bundle).unwrap();
     let expected: Identity = format!("email:{person}@{EMAIL_ISSUER}").parse().unwrap();
@@ -320,12 +228,7 @@ fn a_person_signs_the_approval_with_their_own_sigstore_client() {
     let someone_else: Identity = "email:someone-else@example.com".parse().unwrap();
     assert!(verify_bundle(&sha256, &bundle_json, &root, &someone_else).is_err());
 
-    let output = publish(
-        dir.path(),
-        &stack,
-        &server,
-        &["email:someone-else@example.com"],
-    );
+    let output = publish(&scene, &["email:someone-else@example.com"]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert!(
         error_and_hint(&output).0.contains(&format!(
@@ -335,23 +238,15 @@ fn a_person_signs_the_approval_with_their_own_sigstore_client() {
         stderr_of(&output)
     );
     // The issuer can be pinned too: another one is refused.
-    let output = publish(
-        dir.path(),
-        &stack,
-        &server,
-        &[&format!("email:{person}@https://gitlab.com")],
-    );
+    let output = publish(&scene, &[&format!("email:{person}@https://gitlab.com")]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 
     let output = publish(
-        dir.path(),
-        &stack,
-        &server,
+        &scene,
         &[&format!("email:{person}@https://accounts.google.com")],
     );
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    scene.assert_published(&output);
 }
 
 #[test]

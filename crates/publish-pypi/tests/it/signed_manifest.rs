@@ -6,41 +6,12 @@
 //! pypiserver with the right signer, and refuse another signer (exit 1) and a missing,
 //! broken or edited signature (exit 3) before the first byte: the index stays empty.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use custody_attest::sign::{IdentityToken, Services, sign_blob};
 use custody_manifest::{Approval, Decision, Manifest};
-use custody_test_support::PypiServer;
-use custody_test_support::sigstore::{
-    Claims, Expected, Root, Signed, SigstoreStack, Subject, python_verify,
-};
 
+use crate::signatures::{SAN, Scene, WORKFLOW, error_and_hint};
 use crate::{cmd, manifest_of, sample_release, stderr_of};
-
-const WORKFLOW: &str = "github:octo/sample/.github/workflows/release.yml";
-const SAN: &str = "https://github.com/octo/sample/.github/workflows/release.yml@refs/tags/v0.18.3";
-
-fn github_claims() -> Claims {
-    Claims::github("octo/sample", "release.yml", "refs/tags/v0.18.3")
-}
-
-/// Signs `file` with the identity a GitHub job running `claims`' workflow gets from the
-/// stack, writing `FILE.sigstore.json`; sigstore-python must accept the bundle for that
-/// workflow before publish-pypi is asked about it.
-fn sign_as_github_job(stack: &SigstoreStack, claims: &Claims, file: &Path) {
-    let token = IdentityToken::new(&stack.issuer().mint(claims)).unwrap();
-    let services = Services::new(stack.fulcio_url(), stack.rekor_url());
-    let bundle = sign_blob(&services, &token, &fs_err::read(file).unwrap()).unwrap();
-    let bundle_path = PathBuf::from(format!("{}.sigstore.json", file.display()));
-    fs_err::write(&bundle_path, bundle).unwrap();
-    let verdicts = python_verify(
-        Root::File(stack.trust_root_path()),
-        Signed::Bundle(&bundle_path),
-        Subject::File(file),
-        Expected::GitHub("octo/sample", "release.yml"),
-    );
-    assert!(verdicts.sigstore.verified, "{:?}", verdicts.sigstore);
-}
 
 /// The sample release staged in `dir/release` with its manifest.
 fn staged_release(dir: &Path) -> Manifest {
@@ -49,84 +20,31 @@ fn staged_release(dir: &Path) -> Manifest {
     manifest_of(&files, &release.join("release.json"))
 }
 
-/// publish-pypi of the staged release to `server`, trusting the stack's root, with
-/// `args` added.
-fn publish(
-    dir: &Path,
-    stack: &SigstoreStack,
-    server: &PypiServer,
-    args: &[&str],
-) -> std::process::Output {
-    cmd(dir)
-        .args(["--manifest", "release/release.json"])
-        .args(["--repository-url", &server.url()])
-        .arg("--sigstore-trust-root")
-        .arg(stack.trust_root_path())
-        .args(args)
-        .env("PYPI_LOGIN", &server.username)
-        .env("PYPI_PASSWORD", &server.password)
-        .output()
-        .unwrap()
-}
-
-/// The first line of stderr (the error), and the `hint:` line.
-fn error_and_hint(output: &std::process::Output) -> (String, String) {
-    let stderr = stderr_of(output);
-    let first = stderr.lines().next().unwrap_or_default().to_owned();
-    let hint = stderr
-        .lines()
-        .find(|line| line.trim_start().starts_with("hint:"))
-        .unwrap_or_default()
-        .to_owned();
-    (first, hint)
-}
-
 #[test]
 fn a_manifest_signed_by_the_release_workflow_is_published() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    staged_release(dir.path());
-    sign_as_github_job(
-        &stack,
-        &github_claims(),
-        &dir.path().join("release/release.json"),
-    );
+    let scene = Scene::start();
+    staged_release(scene.path());
+    scene.sign("release/release.json");
     // From the environment, comma-separated: any of them may have signed.
-    let output = cmd(dir.path())
-        .args(["--manifest", "release/release.json"])
-        .args(["--repository-url", &server.url()])
-        .env("CUSTODY_SIGSTORE_TRUST_ROOT", stack.trust_root_path())
+    let output = scene
+        .publish_command()
+        .env("CUSTODY_SIGSTORE_TRUST_ROOT", scene.stack.trust_root_path())
         .env(
             "CUSTODY_MANIFEST_SIGNED_BY",
             format!("email:release-manager@example.com,{WORKFLOW}@refs/tags/v*"),
         )
-        .env("PYPI_LOGIN", &server.username)
-        .env("PYPI_PASSWORD", &server.password)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    scene.assert_published(&output);
 }
 
 #[test]
 fn another_signer_is_the_steps_no_before_any_upload() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    staged_release(dir.path());
-    sign_as_github_job(
-        &stack,
-        &github_claims(),
-        &dir.path().join("release/release.json"),
-    );
+    let scene = Scene::start();
+    staged_release(scene.path());
+    scene.sign("release/release.json");
     let other = "github:octo/sample/.github/workflows/ci.yml";
-    let output = publish(
-        dir.path(),
-        &stack,
-        &server,
-        &["--manifest-signed-by", other],
-    );
+    let output = scene.publish(&["--manifest-signed-by", other]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert_eq!(
@@ -144,27 +62,20 @@ fn another_signer_is_the_steps_no_before_any_upload() {
 
     // The right workflow, but a branch where a tag is required.
     let on_a_branch = format!("{WORKFLOW}@refs/heads/*");
-    let output = publish(
-        dir.path(),
-        &stack,
-        &server,
-        &["--manifest-signed-by", &on_a_branch],
-    );
+    let output = scene.publish(&["--manifest-signed-by", &on_a_branch]);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 }
 
 #[test]
 fn a_missing_broken_or_edited_signature_is_bad_input_before_any_upload() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = staged_release(dir.path());
-    let path = dir.path().join("release/release.json");
-    let bundle = dir.path().join("release/release.json.sigstore.json");
+    let scene = Scene::start();
+    let manifest = staged_release(scene.path());
+    let path = scene.path().join("release/release.json");
+    let bundle = scene.path().join("release/release.json.sigstore.json");
     let required = ["--manifest-signed-by", WORKFLOW];
 
-    let output = publish(dir.path(), &stack, &server, &required);
+    let output = scene.publish(&required);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert_eq!(
@@ -178,7 +89,7 @@ fn a_missing_broken_or_edited_signature_is_bad_input_before_any_upload() {
     );
 
     fs_err::write(&bundle, "{\"mediaType\": \"nonsense\"}").unwrap();
-    let output = publish(dir.path(), &stack, &server, &required);
+    let output = scene.publish(&required);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     assert_eq!(
         error_and_hint(&output).0,
@@ -187,12 +98,12 @@ fn a_missing_broken_or_edited_signature_is_bad_input_before_any_upload() {
 
     // Signed, then written again with the same content in another layout: the seal
     // (over canonical JSON) and every file still match, the signed bytes do not.
-    sign_as_github_job(&stack, &github_claims(), &path);
+    scene.sign("release/release.json");
     let text = fs_err::read_to_string(&path).unwrap();
     let value: serde_json::Value = serde_json::from_str(&text).unwrap();
     fs_err::write(&path, value.to_string()).unwrap();
     assert_eq!(Manifest::load(&path).unwrap().digest, manifest.digest);
-    let output = publish(dir.path(), &stack, &server, &required);
+    let output = scene.publish(&required);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     let (error, hint) = error_and_hint(&output);
     assert!(error.ends_with("is not a valid signature of `release/release.json`"));
@@ -200,22 +111,19 @@ fn a_missing_broken_or_edited_signature_is_bad_input_before_any_upload() {
         hint.contains("the file changed after it was signed"),
         "{hint}"
     );
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 
     // As signed, it publishes.
     fs_err::write(&path, text).unwrap();
-    let output = publish(dir.path(), &stack, &server, &required);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    let output = scene.publish(&required);
+    scene.assert_published(&output);
 }
 
 #[test]
 fn the_manifest_is_checked_before_the_approval_and_both_can_be_required() {
-    let stack = SigstoreStack::start();
-    let server = PypiServer::start();
-    let dir = tempfile::tempdir().unwrap();
-    let manifest = staged_release(dir.path());
-    let approval = dir.path().join("approval.json");
+    let scene = Scene::start();
+    let manifest = staged_release(scene.path());
+    let approval = scene.path().join("approval.json");
     Approval::new(
         "test",
         &manifest,
@@ -227,7 +135,7 @@ fn the_manifest_is_checked_before_the_approval_and_both_can_be_required() {
     )
     .write(&approval)
     .unwrap();
-    sign_as_github_job(&stack, &github_claims(), &approval);
+    scene.sign("approval.json");
     let both = [
         "--approval",
         "approval.json",
@@ -237,7 +145,7 @@ fn the_manifest_is_checked_before_the_approval_and_both_can_be_required() {
         WORKFLOW,
     ];
     // The approval is signed, the manifest it approves is not.
-    let output = publish(dir.path(), &stack, &server, &both);
+    let output = scene.publish(&both);
     assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
     assert!(
         error_and_hint(&output)
@@ -246,16 +154,11 @@ fn the_manifest_is_checked_before_the_approval_and_both_can_be_required() {
         "{}",
         stderr_of(&output)
     );
-    assert!(server.files().is_empty());
+    assert!(scene.uploaded() == 0);
 
-    sign_as_github_job(
-        &stack,
-        &github_claims(),
-        &dir.path().join("release/release.json"),
-    );
-    let output = publish(dir.path(), &stack, &server, &both);
-    assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
-    assert_eq!(server.files().len(), 2);
+    scene.sign("release/release.json");
+    let output = scene.publish(&both);
+    scene.assert_published(&output);
 }
 
 #[test]
