@@ -13,7 +13,7 @@ use custody_attest::{
 use custody_cli::Diagnose;
 use custody_cli::sigstore::{TrustRootArgs, TrustRootError};
 use custody_dist::Problem;
-use custody_manifest::{ATTESTATION_SUFFIXES, AttestationRecord, attested_file_name};
+use custody_manifest::{AttestationRecord, attestation_paths, attested_file_name};
 use custody_output::safe::one_line;
 use custody_output::{Context, Diagnostic, ExitStatus};
 use serde::Serialize;
@@ -104,14 +104,7 @@ pub(crate) fn is_attestation_file(path: &Path) -> bool {
 
 /// Where the attestations of `file` would be, in the order they are checked.
 pub(crate) fn expected_paths(file: &Path) -> Vec<PathBuf> {
-    ATTESTATION_SUFFIXES
-        .iter()
-        .map(|suffix| {
-            let mut name = file.as_os_str().to_owned();
-            name.push(suffix);
-            PathBuf::from(name)
-        })
-        .collect()
+    attestation_paths(file).to_vec()
 }
 
 /// The attestation files that exist beside `file`.

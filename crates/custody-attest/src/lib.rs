@@ -20,7 +20,7 @@ pub use error::{AttestError, RefreshFailure, SigstoreStage};
 pub use identity::{Claims, Identity, IdentityMismatch, IdentityParseError, RefPattern};
 pub use model::{
     Attestation, AttestationBundle, Envelope, Provenance, Publisher, Statement, Subject,
-    VerificationMaterial, attestation_paths, publish_statement,
+    VerificationMaterial, publish_statement,
 };
 pub use refresh::{Refreshed, TufRepository, refresh};
 pub use trust::{TrustRoot, TrustSource};

@@ -5,8 +5,6 @@
 //! version must be 1; there must be at least one transparency-log entry; the binary
 //! fields must be base64).
 
-use std::path::{Path, PathBuf};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
@@ -418,20 +416,6 @@ impl Provenance {
     }
 }
 
-/// The attestation files `pypi-attestations verify attestation` looks for beside a file:
-/// `<file>.publish.attestation` and `<file>.slsa.attestation`.
-pub fn attestation_paths(file: &Path) -> [PathBuf; 2] {
-    let with_suffix = |suffix: &str| {
-        let mut name = file.as_os_str().to_owned();
-        name.push(suffix);
-        PathBuf::from(name)
-    };
-    [
-        with_suffix(".publish.attestation"),
-        with_suffix(".slsa.attestation"),
-    ]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -452,13 +436,6 @@ mod tests {
         assert_eq!(parsed.subject_name, "a\"b-1.0.tar.gz");
         assert_eq!(parsed.subject_sha256.as_deref(), Some("ab"));
         assert_eq!(parsed.predicate, Value::Null);
-    }
-
-    #[test]
-    fn attestation_paths_append_the_suffixes() {
-        let [publish, slsa] = attestation_paths(Path::new("dist/a-1.0.tar.gz"));
-        assert_eq!(publish, Path::new("dist/a-1.0.tar.gz.publish.attestation"));
-        assert_eq!(slsa, Path::new("dist/a-1.0.tar.gz.slsa.attestation"));
     }
 
     fn attestation_json(version: u32, entries: &str, certificate: &str) -> String {

@@ -16,7 +16,7 @@ pub use approval::{
 pub use combine::{CombineError, merge, select};
 pub use model::{
     ATTESTATION_SUFFIXES, Artifact, AttestationRecord, Job, MANIFEST_VERSION, Manifest,
-    ManifestError, Selection, attested_file_name,
+    ManifestError, Selection, attestation_paths, attested_file_name,
 };
 pub use sealed::{canonical_json, seal_digest, write_atomically};
 pub use verify::{

@@ -107,6 +107,16 @@ pub struct Artifact {
 pub const ATTESTATION_SUFFIXES: [&str; 3] =
     [".publish.attestation", ".slsa.attestation", ".provenance"];
 
+/// Where the attestations of `file` are kept, in [`ATTESTATION_SUFFIXES`]' order:
+/// `<file>.publish.attestation`, `<file>.slsa.attestation`, `<file>.provenance`.
+pub fn attestation_paths(file: &Path) -> [PathBuf; 3] {
+    ATTESTATION_SUFFIXES.map(|suffix| {
+        let mut name = file.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    })
+}
+
 /// If `file_name` names an attestation file, the name of the file it attests.
 pub fn attested_file_name(file_name: &str) -> Option<&str> {
     ATTESTATION_SUFFIXES.iter().find_map(|suffix| {

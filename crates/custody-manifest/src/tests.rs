@@ -404,6 +404,18 @@ fn attestation_files_beside_listed_artifacts_are_not_unlisted() {
 }
 
 #[test]
+fn attestation_paths_append_the_suffixes_and_name_back_their_file() {
+    let [publish, slsa, provenance] = attestation_paths(Path::new("dist/a-1.0.tar.gz"));
+    assert_eq!(publish, Path::new("dist/a-1.0.tar.gz.publish.attestation"));
+    assert_eq!(slsa, Path::new("dist/a-1.0.tar.gz.slsa.attestation"));
+    assert_eq!(provenance, Path::new("dist/a-1.0.tar.gz.provenance"));
+    for path in [publish, slsa, provenance] {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        assert_eq!(attested_file_name(name), Some("a-1.0.tar.gz"));
+    }
+}
+
+#[test]
 fn attested_file_names_strip_one_known_suffix() {
     assert_eq!(
         attested_file_name("a-1.0.tar.gz.publish.attestation"),

@@ -294,7 +294,7 @@ fn judge(
 ) -> Result<Vec<Judged>, Failure> {
     let mut judged = Vec::new();
     for target in targets {
-        let [publish_path, slsa_path] = custody_attest::attestation_paths(&target.path);
+        let [publish_path, slsa_path, _] = custody_manifest::attestation_paths(&target.path);
         let expected = beside::Expected {
             file_name: &target.file_name,
             sha256: &target.sha256,
@@ -401,7 +401,7 @@ fn keep(
     rows: &mut [Row<'_>],
 ) -> Result<(), Failure> {
     for ((target, judged), made) in targets.iter().zip(judged).zip(made) {
-        let [publish_path, _] = custody_attest::attestation_paths(&target.path);
+        let [publish_path, ..] = custody_manifest::attestation_paths(&target.path);
         let (publish, json) = match (judged.publish, made) {
             (beside::Publish::Reuse(found), _) => (
                 kept(context, &found.path, &found.verified, Origin::Reused),
